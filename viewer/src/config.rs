@@ -1,0 +1,80 @@
+//! Command-line flags.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// A fast local OpenTelemetry trace viewer for the terminal.
+///
+/// Point any OpenTelemetry SDK at it: OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 (gRPC)
+/// or http://127.0.0.1:4318 (HTTP).
+#[derive(Parser, Debug, Clone)]
+#[command(name = "viewer", version, about, long_about = None)]
+pub struct Config {
+    /// Address for OTLP/gRPC. Listening beyond loopback needs an explicit address.
+    #[arg(long, default_value = "127.0.0.1:4317", env = "VIEWER_GRPC_ADDR")]
+    pub grpc_addr: SocketAddr,
+
+    /// Address for OTLP/HTTP (/v1/traces, /v1/metrics, /v1/logs).
+    #[arg(long, default_value = "127.0.0.1:4318", env = "VIEWER_HTTP_ADDR")]
+    pub http_addr: SocketAddr,
+
+    /// Run without a terminal UI; print every stored trace on exit.
+    #[arg(long)]
+    pub headless: bool,
+
+    /// In headless mode, exit after this long (e.g. 10s, 2m).
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub exit_after: Option<Duration>,
+
+    /// Most spans held; when full, whole oldest traces are evicted (and counted).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_spans: u64,
+
+    /// Largest OTLP request accepted, in bytes, after decompression.
+    #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
+    pub max_message_size: u64,
+
+    /// Attribute string values longer than this many bytes are truncated with a marker.
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub max_attr_len: usize,
+}
+
+impl Config {
+    /// Both receivers on 127.0.0.1 port 0, headless, default limits: for tests.
+    #[must_use]
+    pub fn for_tests() -> Self {
+        Self::parse_from([
+            "viewer",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
+            "--headless",
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_on_loopback() {
+        let c = Config::parse_from(["viewer"]);
+        assert!(c.grpc_addr.ip().is_loopback());
+        assert!(c.http_addr.ip().is_loopback());
+        assert_eq!((c.grpc_addr.port(), c.http_addr.port()), (4317, 4318));
+        assert_eq!(c.max_spans, 1_000_000);
+    }
+
+    #[test]
+    fn bad_flags_are_errors_not_panics() {
+        assert!(Config::try_parse_from(["viewer", "--grpc-addr", "nope"]).is_err());
+        assert!(Config::try_parse_from(["viewer", "--exit-after", "soon"]).is_err());
+        assert!(Config::try_parse_from(["viewer", "--max-spans", "0"]).is_err());
+        let c = Config::try_parse_from(["viewer", "--exit-after", "1m 5s"]).unwrap();
+        assert_eq!(c.exit_after, Some(Duration::from_secs(65)));
+    }
+}

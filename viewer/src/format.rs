@@ -1,0 +1,112 @@
+//! Text helpers shared by the terminal UI and the headless report.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// A duration in nanoseconds, short and human: `850ns`, `12.3µs`, `4.56ms`, `1.23s`, `2m05s`.
+#[must_use]
+pub fn duration(ns: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let f = ns as f64;
+    if ns < 1_000 {
+        format!("{ns}ns")
+    } else if ns < 1_000_000 {
+        format!("{:.1}µs", f / 1e3)
+    } else if ns < 1_000_000_000 {
+        format!("{:.2}ms", f / 1e6)
+    } else if ns < 60_000_000_000 {
+        format!("{:.2}s", f / 1e9)
+    } else {
+        let s = ns / 1_000_000_000;
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+/// Wall-clock time of day (UTC) of a unix-nanosecond timestamp: `HH:MM:SS.mmm`.
+#[must_use]
+pub fn time_of_day(unix_ns: u64) -> String {
+    let secs = unix_ns / 1_000_000_000;
+    let ms = (unix_ns / 1_000_000) % 1000;
+    let day = secs % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}.{ms:03}",
+        day / 3600,
+        (day / 60) % 60,
+        day % 60
+    )
+}
+
+/// Makes untrusted text safe to put on a terminal: control characters (including ESC, so no
+/// escape sequence gets through) are shown escaped, like `\x1b` or `\n`.
+#[must_use]
+pub fn safe(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) => {
+                let n = u32::from(c);
+                if n <= 0xff {
+                    let _ = write!(out, "\\x{n:02x}");
+                } else {
+                    let _ = write!(out, "\\u{{{n:x}}}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A 128-bit trace id as 32 lowercase hex digits.
+#[must_use]
+pub fn trace_id(id: u128) -> String {
+    format!("{id:032x}")
+}
+
+/// A 64-bit span id as 16 lowercase hex digits.
+#[must_use]
+pub fn span_id(id: u64) -> String {
+    format!("{id:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(850), "850ns");
+        assert_eq!(duration(12_345), "12.3µs");
+        assert_eq!(duration(4_560_000), "4.56ms");
+        assert_eq!(duration(1_234_000_000), "1.23s");
+        assert_eq!(duration(125_000_000_000), "2m05s");
+    }
+
+    #[test]
+    fn escapes_control_characters_and_escape_sequences() {
+        assert_eq!(safe("plain"), Cow::Borrowed("plain"));
+        assert_eq!(safe("a\x1b[2Jb"), "a\\x1b[2Jb");
+        assert_eq!(safe("line\nnext\u{7}"), "line\\nnext\\x07");
+        assert_eq!(safe("\u{202e}evil"), "\\u{202e}evil");
+        assert!(
+            !safe("\u{9b}31m").contains('\u{9b}'),
+            "C1 CSI must be escaped"
+        );
+    }
+
+    #[test]
+    fn time_of_day_is_utc() {
+        assert_eq!(time_of_day(3_723_004_000_000), "01:02:03.004");
+    }
+}

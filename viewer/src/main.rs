@@ -1,0 +1,41 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use viewer::{Config, headless, tui};
+
+fn main() -> ExitCode {
+    let config = Config::parse();
+    for (what, addr) in [
+        ("OTLP/gRPC", config.grpc_addr),
+        ("OTLP/HTTP", config.http_addr),
+    ] {
+        if !addr.ip().is_loopback() {
+            eprintln!(
+                "viewer: warning: {what} listens on {addr}, reachable from beyond this machine"
+            );
+        }
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("viewer: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        if config.headless {
+            headless::run(config).await.map_err(anyhow::Error::from)
+        } else {
+            tui::run(config).await
+        }
+    });
+    // Do not wait for stray connections' tasks.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("viewer: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The viewer's own span model, independent of the protobuf types.
+//!
+//! Two layers live here: the *incoming* types ([`Batch`], [`NewSpan`]) that the receiver builds
+//! at the boundary, owning plain strings, and the *stored* types ([`Span`], [`Attr`]) that the
+//! store keeps, with names and keys interned as [`Sym`]s so a stored span stays small.
+
+use compact_str::CompactString;
+
+/// An interned string: an index into the store's string table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Sym(pub u32);
+
+/// A 128-bit trace id; zero is invalid.
+pub type TraceId = u128;
+/// A 64-bit span id; zero means "none".
+pub type SpanId = u64;
+
+/// What a span represents, as in OTLP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum SpanKind {
+    #[default]
+    Unspecified,
+    Internal,
+    Server,
+    Client,
+    Producer,
+    Consumer,
+}
+
+impl SpanKind {
+    /// From the OTLP enum number; unknown numbers become `Unspecified`.
+    #[must_use]
+    pub fn from_otlp(n: i32) -> Self {
+        match n {
+            1 => Self::Internal,
+            2 => Self::Server,
+            3 => Self::Client,
+            4 => Self::Producer,
+            5 => Self::Consumer,
+            _ => Self::Unspecified,
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unspecified => "unspecified",
+            Self::Internal => "internal",
+            Self::Server => "server",
+            Self::Client => "client",
+            Self::Producer => "producer",
+            Self::Consumer => "consumer",
+        }
+    }
+}
+
+/// A span's status code, as in OTLP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum StatusCode {
+    #[default]
+    Unset,
+    Ok,
+    Error,
+}
+
+impl StatusCode {
+    #[must_use]
+    pub fn from_otlp(n: i32) -> Self {
+        match n {
+            1 => Self::Ok,
+            2 => Self::Error,
+            _ => Self::Unset,
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unset => "unset",
+            Self::Ok => "ok",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// An attribute value. Short strings are stored inline (no allocation).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(CompactString),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Bytes(Box<[u8]>),
+    Array(Box<[Value]>),
+    Map(Box<[(CompactString, Value)]>),
+    Empty,
+}
+
+impl Value {
+    /// The string payload, if this is a string value.
+    #[must_use]
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Str(s) => f.write_str(s),
+            Self::Bool(b) => write!(f, "{b}"),
+            Self::Int(i) => write!(f, "{i}"),
+            Self::Double(d) => write!(f, "{d}"),
+            Self::Bytes(b) => {
+                for byte in b.iter() {
+                    write!(f, "{byte:02x}")?;
+                }
+                Ok(())
+            }
+            Self::Array(items) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+            Self::Map(items) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k}: {v}")?;
+                }
+                f.write_str("}")
+            }
+            Self::Empty => Ok(()),
+        }
+    }
+}
+
+/// An attribute as it arrives: an owned key.
+pub type NewAttr = (String, Value);
+
+/// A stored attribute: an interned key and a value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attr {
+    pub key: Sym,
+    pub value: Value,
+}
+
+/// One request's worth of spans, grouped by resource and scope as in OTLP.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub resources: Vec<NewResourceSpans>,
+    /// Spans dropped at the boundary (invalid ids); reported back to the sender.
+    pub rejected: u64,
+}
+
+impl Batch {
+    /// Number of valid spans in the batch.
+    #[must_use]
+    pub fn span_count(&self) -> usize {
+        self.resources
+            .iter()
+            .flat_map(|r| &r.scopes)
+            .map(|s| s.spans.len())
+            .sum()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct NewResourceSpans {
+    pub attrs: Vec<NewAttr>,
+    pub scopes: Vec<NewScopeSpans>,
+}
+
+#[derive(Debug, Default)]
+pub struct NewScopeSpans {
+    pub name: String,
+    pub version: String,
+    pub spans: Vec<NewSpan>,
+}
+
+/// A span as it arrives from the receiver, owning its strings.
+#[derive(Debug, Default, Clone)]
+pub struct NewSpan {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub parent_id: SpanId,
+    pub name: String,
+    pub kind: SpanKind,
+    pub start: u64,
+    pub end: u64,
+    pub status: StatusCode,
+    pub status_message: String,
+    pub attrs: Vec<NewAttr>,
+    pub events: Vec<NewEvent>,
+    pub links: Vec<NewLink>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct NewEvent {
+    pub time: u64,
+    pub name: String,
+    pub attrs: Vec<NewAttr>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct NewLink {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub attrs: Vec<NewAttr>,
+}
+
+/// Index of an interned resource (its attributes and service name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct ResourceId(pub u32);
+
+/// Index of an interned instrumentation scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct ScopeId(pub u32);
+
+/// A stored resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub service: Sym,
+    pub attrs: Box<[Attr]>,
+}
+
+/// A stored instrumentation scope.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub name: Sym,
+    pub version: Sym,
+}
+
+/// A stored span. Kept small: rarely used parts live behind one optional box.
+#[derive(Debug, Clone)]
+pub struct Span {
+    pub span_id: SpanId,
+    pub parent_id: SpanId,
+    pub start: u64,
+    pub end: u64,
+    pub name: Sym,
+    pub resource: ResourceId,
+    pub scope: ScopeId,
+    pub kind: SpanKind,
+    pub status: StatusCode,
+    pub attrs: Box<[Attr]>,
+    pub extra: Option<Box<SpanExtra>>,
+}
+
+/// The rarely present parts of a span.
+#[derive(Debug, Clone, Default)]
+pub struct SpanExtra {
+    pub status_message: Box<str>,
+    pub events: Box<[Event]>,
+    pub links: Box<[Link]>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub time: u64,
+    pub name: Sym,
+    pub attrs: Box<[Attr]>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub attrs: Box<[Attr]>,
+}
+
+impl Span {
+    /// Duration in nanoseconds; zero when the end precedes the start.
+    #[must_use]
+    pub fn duration(&self) -> u64 {
+        self.end.saturating_sub(self.start)
+    }
+
+    #[must_use]
+    pub fn is_error(&self) -> bool {
+        self.status == StatusCode::Error
+    }
+
+    #[must_use]
+    pub fn status_message(&self) -> &str {
+        self.extra.as_ref().map_or("", |e| &e.status_message)
+    }
+
+    #[must_use]
+    pub fn events(&self) -> &[Event] {
+        self.extra.as_ref().map_or(&[], |e| &e.events)
+    }
+
+    #[must_use]
+    pub fn links(&self) -> &[Link] {
+        self.extra.as_ref().map_or(&[], |e| &e.links)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_types_stay_compact() {
+        // The memory budget per stored span depends on these sizes; growing them is a decision.
+        assert!(
+            std::mem::size_of::<Value>() <= 32,
+            "{}",
+            std::mem::size_of::<Value>()
+        );
+        assert!(std::mem::size_of::<Attr>() <= 40);
+        assert!(
+            std::mem::size_of::<Span>() <= 80,
+            "{}",
+            std::mem::size_of::<Span>()
+        );
+    }
+}

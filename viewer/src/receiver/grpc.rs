@@ -1,0 +1,133 @@
+//! OTLP/gRPC: TraceService, MetricsService and LogsService.
+
+use std::future::Future;
+
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codec::CompressionEncoding;
+use tonic::codegen::http;
+use tonic::{Request, Response, Status};
+
+use super::{Counters, Ingest, Refusal, convert};
+
+/// Serves OTLP/gRPC on an already-bound listener until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    ingest: Ingest,
+    max_message_size: usize,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let svc = Otlp(ingest);
+    tonic::transport::Server::builder()
+        .layer(tower::util::MapResponseLayer::new(
+            too_large_is_resource_exhausted,
+        ))
+        .add_service(
+            TraceServiceServer::new(svc.clone())
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(max_message_size),
+        )
+        .add_service(
+            MetricsServiceServer::new(svc.clone())
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(max_message_size),
+        )
+        .add_service(
+            LogsServiceServer::new(svc)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(max_message_size),
+        )
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+}
+
+/// tonic refuses an over-limit message with OUT_OF_RANGE; OTLP asks for RESOURCE_EXHAUSTED.
+/// No handler here returns OUT_OF_RANGE, so the mapping is unambiguous.
+fn too_large_is_resource_exhausted<B>(mut res: http::Response<B>) -> http::Response<B> {
+    let out_of_range = (tonic::Code::OutOfRange as i32).to_string();
+    if res
+        .headers()
+        .get("grpc-status")
+        .is_some_and(|v| v.as_bytes() == out_of_range.as_bytes())
+    {
+        let code = (tonic::Code::ResourceExhausted as i32).to_string();
+        if let Ok(v) = http::HeaderValue::from_str(&code) {
+            res.headers_mut().insert("grpc-status", v);
+        }
+    }
+    res
+}
+
+#[derive(Clone)]
+struct Otlp(Ingest);
+
+fn refusal_status(r: &Refusal) -> Status {
+    match r {
+        Refusal::Busy => Status::unavailable("the viewer is busy storing spans; retry later"),
+        Refusal::Closed => Status::unavailable("the viewer is shutting down"),
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for Otlp {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let (batch, problem) = convert::trace_request(request.into_inner(), &self.0.limits);
+        let rejected = batch.rejected;
+        self.0.send(batch).await.map_err(|r| refusal_status(&r))?;
+        let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
+            error_message: problem,
+        });
+        Ok(Response::new(ExportTraceServiceResponse {
+            partial_success,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Otlp {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let n = convert::metric_points(request.get_ref());
+        Counters::add(&self.0.counters.metric_points, n);
+        Ok(Response::new(ExportMetricsServiceResponse::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for Otlp {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let n = convert::log_records(request.get_ref());
+        Counters::add(&self.0.counters.log_records, n);
+        Ok(Response::new(ExportLogsServiceResponse::default()))
+    }
+}

@@ -1,0 +1,240 @@
+//! Wires the pieces together: binds the listeners, runs the receivers, and feeds the store from
+//! the bounded channel on a thread of its own. Used by `main`, the headless mode and tests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::receiver::{self, Counters, Envelope, Ingest, Limits};
+use crate::store::{Store, StoreStats};
+
+/// The store as shared between the ingest thread and the UI.
+pub type SharedStore = Arc<Mutex<Store>>;
+
+/// Spans allowed in flight between the receivers and the store.
+const IN_FLIGHT_SPANS: u32 = 256 * 1024;
+/// How long a request waits for room in the channel before it is refused as busy.
+const SEND_WAIT: Duration = Duration::from_secs(2);
+/// Batches ingested under one lock of the store at most.
+const BATCHES_PER_LOCK: usize = 64;
+
+/// Start-up failures, worded for the user.
+#[derive(Debug)]
+pub enum StartError {
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bind { what, addr, source } => {
+                write!(f, "cannot listen for {what} on {addr}: {source}")?;
+                if source.kind() == std::io::ErrorKind::AddrInUse {
+                    write!(
+                        f,
+                        " (is another viewer or collector running? choose another port with --{}-addr)",
+                        if *what == "OTLP/gRPC" { "grpc" } else { "http" }
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// Everything counted so far, for the status bar and the headless totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub store: StoreStats,
+    pub metric_points: u64,
+    pub log_records: u64,
+    pub busy_refusals: u64,
+    pub bad_requests: u64,
+}
+
+impl Totals {
+    #[must_use]
+    pub fn read(store: &Store, counters: &Counters) -> Self {
+        Self {
+            store: store.stats(),
+            metric_points: counters.metric_points.load(Ordering::Relaxed),
+            log_records: counters.log_records.load(Ordering::Relaxed),
+            busy_refusals: counters.busy_refusals.load(Ordering::Relaxed),
+            bad_requests: counters.bad_requests.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A running viewer back end: receivers plus store.
+pub struct Viewer {
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+    store: SharedStore,
+    ingest: Option<Ingest>,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    store_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Viewer {
+    /// Binds both listeners (so a busy port is reported before anything else starts) and
+    /// starts the receivers and the store thread.
+    pub async fn start(config: Config) -> Result<Self, StartError> {
+        let grpc = TcpListener::bind(config.grpc_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                what: "OTLP/gRPC",
+                addr: config.grpc_addr,
+                source,
+            })?;
+        let http = TcpListener::bind(config.http_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                what: "OTLP/HTTP",
+                addr: config.http_addr,
+                source,
+            })?;
+        let grpc_addr = grpc.local_addr().unwrap_or(config.grpc_addr);
+        let http_addr = http.local_addr().unwrap_or(config.http_addr);
+
+        let limits = Limits {
+            max_attr_value_len: config.max_attr_len,
+            ..Limits::default()
+        };
+        let (ingest, rx) = Ingest::channel(IN_FLIGHT_SPANS, SEND_WAIT, limits);
+        let store: SharedStore = Arc::new(Mutex::new(Store::new(
+            usize::try_from(config.max_spans).unwrap_or(usize::MAX),
+        )));
+        let store_thread = {
+            let store = Arc::clone(&store);
+            std::thread::Builder::new()
+                .name("store".into())
+                .spawn(move || store_loop(rx, &store))
+                .expect("spawn the store thread")
+        };
+
+        let (stop, stopped) = watch::channel(false);
+        let max = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
+        let wait = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let grpc_task = {
+            let ingest = ingest.clone();
+            let shutdown = wait(stopped.clone());
+            tokio::spawn(async move {
+                if let Err(e) = receiver::grpc::serve(grpc, ingest, max, shutdown).await {
+                    eprintln!("OTLP/gRPC receiver stopped: {e}");
+                }
+            })
+        };
+        let http_task = {
+            let ingest = ingest.clone();
+            let shutdown = wait(stopped);
+            tokio::spawn(async move {
+                if let Err(e) = receiver::http::serve(http, ingest, max, shutdown).await {
+                    eprintln!("OTLP/HTTP receiver stopped: {e}");
+                }
+            })
+        };
+        Ok(Self {
+            grpc_addr,
+            http_addr,
+            store,
+            ingest: Some(ingest),
+            stop,
+            servers: vec![grpc_task, http_task],
+            store_thread: Some(store_thread),
+        })
+    }
+
+    #[must_use]
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    #[must_use]
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    #[must_use]
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    #[must_use]
+    pub fn counters(&self) -> Arc<Counters> {
+        self.ingest
+            .as_ref()
+            .map(|i| Arc::clone(&i.counters))
+            .unwrap_or_default()
+    }
+
+    #[must_use]
+    pub fn totals(&self) -> Totals {
+        Totals::read(&self.store.lock(), &self.counters())
+    }
+
+    /// Waits (up to five seconds) until every acknowledged batch has reached the store.
+    pub async fn flush(&self) {
+        let Some(ingest) = &self.ingest else { return };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !ingest.is_drained() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The headless report of everything stored now (after a flush).
+    pub async fn report(&self) -> String {
+        self.flush().await;
+        crate::headless::render(&self.store.lock(), &self.counters())
+    }
+
+    /// Stops the receivers (letting requests in progress finish), stores everything they
+    /// acknowledged, and returns the final headless report.
+    pub async fn shutdown(mut self) -> String {
+        let counters = self.counters();
+        let _ = self.stop.send(true);
+        for task in self.servers.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        // Our sender was the last one once the servers are gone: the store thread drains the
+        // channel and ends.
+        self.ingest = None;
+        if let Some(thread) = self.store_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        crate::headless::render(&self.store.lock(), &counters)
+    }
+}
+
+fn store_loop(mut rx: mpsc::Receiver<Envelope>, store: &Mutex<Store>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut done = Vec::with_capacity(BATCHES_PER_LOCK);
+        let mut guard = store.lock();
+        let mut next = Some(first);
+        while let Some(mut envelope) = next.take() {
+            guard.ingest(std::mem::take(&mut envelope.batch));
+            done.push(envelope);
+            if done.len() < BATCHES_PER_LOCK {
+                next = rx.try_recv().ok();
+            }
+        }
+        drop(guard);
+        // Permits go back only once the spans are in the store.
+        drop(done);
+    }
+}

@@ -1,0 +1,656 @@
+//! The trace store: groups spans into traces, interns strings, evicts whole oldest traces under
+//! a span cap, and answers queries. Plain data structures: no async, no terminal.
+
+pub mod filter;
+pub mod tree;
+
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHasher};
+
+use crate::model::{
+    Attr, Batch, Event, Link, NewAttr, NewSpan, Resource, ResourceId, Scope, ScopeId, Span,
+    SpanExtra, SpanId, Sym, TraceId, Value,
+};
+
+/// Traces with more spans than this keep a hash index of span ids; smaller ones scan.
+const INDEX_THRESHOLD: usize = 16;
+
+/// A stable reference to a trace: its slot and the slot's generation, so a reference to an
+/// evicted trace never resolves to the trace that later reuses the slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TraceRef {
+    pub slot: u32,
+    pub generation: u32,
+}
+
+/// Interned strings: service names, span names, attribute keys, scope names.
+#[derive(Default)]
+pub struct Interner {
+    strings: Vec<Arc<str>>,
+    ids: FxHashMap<Arc<str>, Sym>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&sym) = self.ids.get(s) {
+            return sym;
+        }
+        let sym = Sym(u32::try_from(self.strings.len()).unwrap_or(u32::MAX));
+        let arc: Arc<str> = Arc::from(s);
+        self.strings.push(Arc::clone(&arc));
+        self.ids.insert(arc, sym);
+        sym
+    }
+
+    #[must_use]
+    pub fn get(&self, sym: Sym) -> &str {
+        self.strings.get(sym.0 as usize).map_or("", |s| s)
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.strings.iter().map(|s| &**s)
+    }
+}
+
+/// One trace: its spans in arrival order plus a summary kept up to date on insert.
+pub struct Trace {
+    pub id: TraceId,
+    spans: Vec<Span>,
+    index: FxHashMap<SpanId, u32>,
+    /// Earliest span start and latest span end, in unix nanoseconds.
+    pub start: u64,
+    pub end: u64,
+    /// Number of spans with an error status.
+    pub errors: u32,
+    /// Distinct service names, in order of first appearance.
+    services: Vec<Sym>,
+    /// The span that best stands for the trace: the earliest span without a parent id, or
+    /// failing that the earliest span.
+    root: u32,
+    /// Bumped on every change, so views know when to rebuild derived data.
+    pub version: u32,
+}
+
+impl Trace {
+    fn new(id: TraceId) -> Self {
+        Self {
+            id,
+            spans: Vec::new(),
+            index: FxHashMap::default(),
+            start: u64::MAX,
+            end: 0,
+            errors: 0,
+            services: Vec::new(),
+            root: 0,
+            version: 0,
+        }
+    }
+
+    #[must_use]
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
+    }
+
+    #[must_use]
+    pub fn span_count(&self) -> usize {
+        self.spans.len()
+    }
+
+    #[must_use]
+    pub fn services(&self) -> &[Sym] {
+        &self.services
+    }
+
+    /// The root span (see the field's doc); every stored trace has at least one span.
+    #[must_use]
+    pub fn root(&self) -> &Span {
+        &self.spans[self.root as usize]
+    }
+
+    /// Duration from the earliest start to the latest end, in nanoseconds.
+    #[must_use]
+    pub fn duration(&self) -> u64 {
+        self.end.saturating_sub(self.start)
+    }
+
+    /// Position of a span by id.
+    #[must_use]
+    pub fn position(&self, span_id: SpanId) -> Option<usize> {
+        if self.spans.len() > INDEX_THRESHOLD {
+            self.index.get(&span_id).map(|&i| i as usize)
+        } else {
+            self.spans.iter().position(|s| s.span_id == span_id)
+        }
+    }
+
+    /// Adds a span; returns false (and changes nothing) for a duplicate span id.
+    fn insert(&mut self, span: Span, service: Sym) -> bool {
+        if self.position(span.span_id).is_some() {
+            return false;
+        }
+        let idx = u32::try_from(self.spans.len()).unwrap_or(u32::MAX);
+        if self.spans.len() == INDEX_THRESHOLD {
+            self.index = self
+                .spans
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.span_id, i as u32))
+                .collect();
+        }
+        if self.spans.len() >= INDEX_THRESHOLD {
+            self.index.insert(span.span_id, idx);
+        }
+        self.start = self.start.min(span.start);
+        self.end = self.end.max(span.end.max(span.start));
+        if span.is_error() {
+            self.errors += 1;
+        }
+        if !self.services.contains(&service) {
+            self.services.push(service);
+        }
+        let better_root = match self.spans.get(self.root as usize) {
+            None => true,
+            Some(cur) => {
+                let cur_top = cur.parent_id == 0;
+                let new_top = span.parent_id == 0;
+                (new_top && !cur_top) || (new_top == cur_top && span.start < cur.start)
+            }
+        };
+        if better_root {
+            self.root = idx;
+        }
+        self.spans.push(span);
+        self.version = self.version.wrapping_add(1);
+        true
+    }
+}
+
+/// Counters the store keeps; all cumulative except `spans` and `traces`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Spans received in accepted requests, including rejected and duplicate ones.
+    pub received: u64,
+    /// Spans dropped at the boundary for invalid ids.
+    pub rejected: u64,
+    /// Spans whose id was already stored in the same trace (kept once).
+    pub duplicates: u64,
+    /// Spans removed to stay under the cap, with whole traces.
+    pub evicted: u64,
+    pub evicted_traces: u64,
+    /// Spans held now.
+    pub spans: u64,
+    /// Traces held now.
+    pub traces: u64,
+}
+
+/// The store. See the module docs.
+pub struct Store {
+    strings: Interner,
+    resources: Vec<Resource>,
+    resource_ids: FxHashMap<u64, Vec<ResourceId>>,
+    scopes: Vec<Scope>,
+    scope_ids: FxHashMap<Scope, ScopeId>,
+    slots: Vec<Option<Trace>>,
+    generations: Vec<u32>,
+    free: Vec<u32>,
+    by_id: FxHashMap<TraceId, u32>,
+    /// Traces in order of first arrival; the front is evicted first.
+    arrival: VecDeque<TraceRef>,
+    max_spans: usize,
+    stats: StoreStats,
+    /// Bumped on every change.
+    generation: u64,
+    service_name_key: Sym,
+}
+
+impl Store {
+    /// A store that holds at most `max_spans` spans.
+    #[must_use]
+    pub fn new(max_spans: usize) -> Self {
+        let mut strings = Interner::default();
+        let service_name_key = strings.intern("service.name");
+        Self {
+            strings,
+            resources: Vec::new(),
+            resource_ids: FxHashMap::default(),
+            scopes: Vec::new(),
+            scope_ids: FxHashMap::default(),
+            slots: Vec::new(),
+            generations: Vec::new(),
+            free: Vec::new(),
+            by_id: FxHashMap::default(),
+            arrival: VecDeque::new(),
+            max_spans: max_spans.max(1),
+            stats: StoreStats::default(),
+            generation: 0,
+            service_name_key,
+        }
+    }
+
+    #[must_use]
+    pub fn stats(&self) -> StoreStats {
+        self.stats
+    }
+
+    #[must_use]
+    pub fn max_spans(&self) -> usize {
+        self.max_spans
+    }
+
+    /// Changes whenever the store's content changes.
+    #[must_use]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    #[must_use]
+    pub fn strings(&self) -> &Interner {
+        &self.strings
+    }
+
+    #[must_use]
+    pub fn str(&self, sym: Sym) -> &str {
+        self.strings.get(sym)
+    }
+
+    #[must_use]
+    pub fn resource(&self, id: ResourceId) -> &Resource {
+        &self.resources[id.0 as usize]
+    }
+
+    #[must_use]
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
+    }
+
+    #[must_use]
+    pub fn scope(&self, id: ScopeId) -> &Scope {
+        &self.scopes[id.0 as usize]
+    }
+
+    /// Service name of a span.
+    #[must_use]
+    pub fn service_of(&self, span: &Span) -> &str {
+        self.str(self.resource(span.resource).service)
+    }
+
+    #[must_use]
+    pub fn trace(&self, r: TraceRef) -> Option<&Trace> {
+        if self.generations.get(r.slot as usize) != Some(&r.generation) {
+            return None;
+        }
+        self.slots.get(r.slot as usize)?.as_ref()
+    }
+
+    #[must_use]
+    pub fn find(&self, id: TraceId) -> Option<TraceRef> {
+        let slot = *self.by_id.get(&id)?;
+        Some(TraceRef {
+            slot,
+            generation: self.generations[slot as usize],
+        })
+    }
+
+    /// Every trace, oldest first by first arrival.
+    pub fn traces_by_arrival(&self) -> impl DoubleEndedIterator<Item = TraceRef> + '_ {
+        self.arrival.iter().copied()
+    }
+
+    /// Adds a batch of spans, then evicts whole oldest traces while over the span cap.
+    pub fn ingest(&mut self, batch: Batch) {
+        self.stats.rejected += batch.rejected;
+        self.stats.received += batch.rejected;
+        for rs in batch.resources {
+            let resource = self.intern_resource(&rs.attrs);
+            let service = self.resources[resource.0 as usize].service;
+            for ss in rs.scopes {
+                let scope = self.intern_scope(&ss.name, &ss.version);
+                for span in ss.spans {
+                    self.stats.received += 1;
+                    self.insert(span, resource, scope, service);
+                }
+            }
+        }
+        self.generation += 1;
+        self.evict_to_cap();
+    }
+
+    fn insert(&mut self, new: NewSpan, resource: ResourceId, scope: ScopeId, service: Sym) {
+        let trace_id = new.trace_id;
+        let span = self.convert_span(new, resource, scope);
+        let slot = match self.by_id.get(&trace_id) {
+            Some(&slot) => slot,
+            None => self.new_trace(trace_id),
+        };
+        let trace = self.slots[slot as usize]
+            .as_mut()
+            .expect("indexed slot holds a trace");
+        if trace.insert(span, service) {
+            self.stats.spans += 1;
+        } else {
+            self.stats.duplicates += 1;
+        }
+    }
+
+    fn new_trace(&mut self, id: TraceId) -> u32 {
+        let slot = if let Some(slot) = self.free.pop() {
+            self.slots[slot as usize] = Some(Trace::new(id));
+            slot
+        } else {
+            self.slots.push(Some(Trace::new(id)));
+            self.generations.push(0);
+            u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+        };
+        self.by_id.insert(id, slot);
+        self.arrival.push_back(TraceRef {
+            slot,
+            generation: self.generations[slot as usize],
+        });
+        self.stats.traces += 1;
+        slot
+    }
+
+    fn evict_to_cap(&mut self) {
+        while self.stats.spans as usize > self.max_spans {
+            let Some(oldest) = self.arrival.pop_front() else {
+                break;
+            };
+            self.remove(oldest);
+        }
+    }
+
+    fn remove(&mut self, r: TraceRef) {
+        let slot = r.slot as usize;
+        if self.generations[slot] != r.generation {
+            return;
+        }
+        if let Some(trace) = self.slots[slot].take() {
+            let n = trace.spans.len() as u64;
+            self.stats.spans -= n;
+            self.stats.evicted += n;
+            self.stats.evicted_traces += 1;
+            self.stats.traces -= 1;
+            self.by_id.remove(&trace.id);
+            self.generations[slot] = self.generations[slot].wrapping_add(1);
+            self.free.push(r.slot);
+            self.generation += 1;
+        }
+    }
+
+    fn convert_attrs(&mut self, attrs: Vec<NewAttr>) -> Box<[Attr]> {
+        attrs
+            .into_iter()
+            .map(|(k, value)| Attr {
+                key: self.strings.intern(&k),
+                value,
+            })
+            .collect()
+    }
+
+    fn convert_span(&mut self, new: NewSpan, resource: ResourceId, scope: ScopeId) -> Span {
+        let extra =
+            if new.status_message.is_empty() && new.events.is_empty() && new.links.is_empty() {
+                None
+            } else {
+                let events = new
+                    .events
+                    .into_iter()
+                    .map(|e| Event {
+                        time: e.time,
+                        name: self.strings.intern(&e.name),
+                        attrs: self.convert_attrs(e.attrs),
+                    })
+                    .collect();
+                let links = new
+                    .links
+                    .into_iter()
+                    .map(|l| Link {
+                        trace_id: l.trace_id,
+                        span_id: l.span_id,
+                        attrs: self.convert_attrs(l.attrs),
+                    })
+                    .collect();
+                Some(Box::new(SpanExtra {
+                    status_message: new.status_message.into_boxed_str(),
+                    events,
+                    links,
+                }))
+            };
+        Span {
+            span_id: new.span_id,
+            parent_id: new.parent_id,
+            start: new.start,
+            end: new.end,
+            name: self.strings.intern(&new.name),
+            resource,
+            scope,
+            kind: new.kind,
+            status: new.status,
+            attrs: self.convert_attrs(new.attrs),
+            extra,
+        }
+    }
+
+    fn intern_scope(&mut self, name: &str, version: &str) -> ScopeId {
+        let scope = Scope {
+            name: self.strings.intern(name),
+            version: self.strings.intern(version),
+        };
+        if let Some(&id) = self.scope_ids.get(&scope) {
+            return id;
+        }
+        let id = ScopeId(u32::try_from(self.scopes.len()).unwrap_or(u32::MAX));
+        self.scopes.push(scope.clone());
+        self.scope_ids.insert(scope, id);
+        id
+    }
+
+    fn intern_resource(&mut self, attrs: &[NewAttr]) -> ResourceId {
+        let mut h = FxHasher::default();
+        for (k, v) in attrs {
+            k.hash(&mut h);
+            hash_value(v, &mut h);
+        }
+        let key = h.finish();
+        if let Some(candidates) = self.resource_ids.get(&key) {
+            for &id in candidates {
+                let stored = &self.resources[id.0 as usize];
+                let same = stored.attrs.len() == attrs.len()
+                    && stored
+                        .attrs
+                        .iter()
+                        .zip(attrs)
+                        .all(|(a, (k, v))| self.strings.get(a.key) == k && a.value == *v);
+                if same {
+                    return id;
+                }
+            }
+        }
+        let service = attrs
+            .iter()
+            .find(|(k, _)| k == "service.name")
+            .and_then(|(_, v)| v.as_str())
+            .unwrap_or("unknown_service");
+        let service = self.strings.intern(service);
+        let stored = self.convert_attrs(attrs.to_vec());
+        let id = ResourceId(u32::try_from(self.resources.len()).unwrap_or(u32::MAX));
+        self.resources.push(Resource {
+            service,
+            attrs: stored,
+        });
+        self.resource_ids.entry(key).or_default().push(id);
+        id
+    }
+
+    /// The key under which a resource's service name is stored.
+    #[must_use]
+    pub fn service_name_key(&self) -> Sym {
+        self.service_name_key
+    }
+}
+
+fn hash_value(v: &Value, h: &mut FxHasher) {
+    std::mem::discriminant(v).hash(h);
+    match v {
+        Value::Str(s) => s.hash(h),
+        Value::Bool(b) => b.hash(h),
+        Value::Int(i) => i.hash(h),
+        Value::Double(d) => d.to_bits().hash(h),
+        Value::Bytes(b) => b.hash(h),
+        Value::Array(items) => items.iter().for_each(|i| hash_value(i, h)),
+        Value::Map(items) => items.iter().for_each(|(k, v)| {
+            k.hash(h);
+            hash_value(v, h);
+        }),
+        Value::Empty => {}
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::{NewResourceSpans, NewScopeSpans, StatusCode};
+
+    pub fn span(trace: u128, id: u64, parent: u64, start: u64, end: u64, name: &str) -> NewSpan {
+        NewSpan {
+            trace_id: trace,
+            span_id: id,
+            parent_id: parent,
+            name: name.to_owned(),
+            start,
+            end,
+            ..NewSpan::default()
+        }
+    }
+
+    pub fn batch(service: &str, spans: Vec<NewSpan>) -> Batch {
+        Batch {
+            resources: vec![NewResourceSpans {
+                attrs: vec![("service.name".into(), Value::Str(service.into()))],
+                scopes: vec![NewScopeSpans {
+                    name: "test".into(),
+                    version: "1".into(),
+                    spans,
+                }],
+            }],
+            rejected: 0,
+        }
+    }
+
+    #[test]
+    fn groups_spans_into_traces_across_batches() {
+        let mut store = Store::new(100);
+        store.ingest(batch(
+            "a",
+            vec![span(1, 1, 0, 10, 50, "root"), span(2, 9, 0, 0, 5, "x")],
+        ));
+        store.ingest(batch("b", vec![span(1, 2, 1, 20, 40, "child")]));
+        let s = store.stats();
+        assert_eq!((s.spans, s.traces, s.received), (3, 2, 3));
+        let t = store.trace(store.find(1).unwrap()).unwrap();
+        assert_eq!(t.span_count(), 2);
+        assert_eq!(t.services().len(), 2);
+        assert_eq!(store.str(t.root().name), "root");
+        assert_eq!((t.start, t.end), (10, 50));
+    }
+
+    #[test]
+    fn duplicate_spans_are_kept_once_and_counted() {
+        let mut store = Store::new(100);
+        store.ingest(batch("a", vec![span(1, 1, 0, 10, 50, "root")]));
+        store.ingest(batch("a", vec![span(1, 1, 0, 10, 50, "root")]));
+        let s = store.stats();
+        assert_eq!((s.spans, s.duplicates, s.received), (1, 1, 2));
+    }
+
+    #[test]
+    fn duplicates_detected_in_large_traces_through_the_index() {
+        let mut store = Store::new(1000);
+        let spans: Vec<_> = (1..=100).map(|i| span(1, i, 0, i, i + 1, "s")).collect();
+        store.ingest(batch("a", spans.clone()));
+        store.ingest(batch("a", spans));
+        assert_eq!(store.stats().spans, 100);
+        assert_eq!(store.stats().duplicates, 100);
+        let t = store.trace(store.find(1).unwrap()).unwrap();
+        assert_eq!(t.position(77), Some(76));
+    }
+
+    #[test]
+    fn evicts_whole_oldest_traces_over_the_cap() {
+        let mut store = Store::new(5);
+        store.ingest(batch(
+            "a",
+            vec![span(1, 1, 0, 0, 1, "a"), span(1, 2, 1, 0, 1, "b")],
+        ));
+        store.ingest(batch(
+            "a",
+            vec![span(2, 1, 0, 0, 1, "a"), span(2, 2, 1, 0, 1, "b")],
+        ));
+        let old = store.find(1).unwrap();
+        store.ingest(batch(
+            "a",
+            vec![span(3, 1, 0, 0, 1, "a"), span(3, 2, 1, 0, 1, "b")],
+        ));
+        let s = store.stats();
+        assert_eq!(
+            (s.spans, s.traces, s.evicted, s.evicted_traces),
+            (4, 2, 2, 1)
+        );
+        assert!(store.find(1).is_none());
+        assert!(
+            store.trace(old).is_none(),
+            "stale reference must not resolve"
+        );
+        assert_eq!(s.received, s.spans + s.evicted + s.duplicates + s.rejected);
+        // The freed slot is reused by a new trace, and the old reference still does not resolve.
+        store.ingest(batch("a", vec![span(4, 1, 0, 0, 1, "a")]));
+        assert!(store.trace(old).is_none());
+        assert!(store.find(4).is_some());
+    }
+
+    #[test]
+    fn root_prefers_span_without_parent_even_if_it_arrives_late() {
+        let mut store = Store::new(100);
+        store.ingest(batch("a", vec![span(1, 2, 1, 5, 6, "child")]));
+        let t = store.trace(store.find(1).unwrap()).unwrap();
+        assert_eq!(store.str(t.root().name), "child");
+        store.ingest(batch("a", vec![span(1, 1, 0, 10, 20, "root")]));
+        let t = store.trace(store.find(1).unwrap()).unwrap();
+        assert_eq!(store.str(t.root().name), "root");
+        assert_eq!((t.start, t.end), (5, 20));
+    }
+
+    #[test]
+    fn errors_and_negative_durations() {
+        let mut store = Store::new(100);
+        let mut bad = span(1, 1, 0, 100, 50, "backwards");
+        bad.status = StatusCode::Error;
+        store.ingest(batch("a", vec![bad]));
+        let t = store.trace(store.find(1).unwrap()).unwrap();
+        assert_eq!(t.errors, 1);
+        assert_eq!(t.root().duration(), 0);
+        assert_eq!(t.duration(), 0);
+    }
+
+    #[test]
+    fn identical_resources_are_interned_once() {
+        let mut store = Store::new(100);
+        store.ingest(batch("a", vec![span(1, 1, 0, 0, 1, "a")]));
+        store.ingest(batch("a", vec![span(2, 1, 0, 0, 1, "a")]));
+        store.ingest(batch("b", vec![span(3, 1, 0, 0, 1, "a")]));
+        assert_eq!(store.resources().len(), 2);
+    }
+}

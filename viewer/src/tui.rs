@@ -1,0 +1,122 @@
+//! The terminal: set-up, the event loop, and a restore that runs on quit, on signals and on
+//! panic.
+
+use std::io::{self, IsTerminal, Stdout};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::keymap;
+use crate::server::Viewer;
+
+/// One frame every this often at most; input is handled as it comes and shown on the next one.
+const FRAME: Duration = Duration::from_millis(16);
+
+/// Runs the terminal UI until the user quits or a signal arrives.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    if !io::stdout().is_terminal() {
+        anyhow::bail!(
+            "standard output is not a terminal; use --headless to run without the terminal UI"
+        );
+    }
+    let viewer = Viewer::start(config).await?;
+    let mut terminal = init().context("cannot set up the terminal")?;
+    let guard = RestoreGuard;
+    let result = event_loop(&mut terminal, &viewer).await;
+    drop(guard);
+    viewer.shutdown().await;
+    result
+}
+
+async fn event_loop(
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    viewer: &Viewer,
+) -> anyhow::Result<()> {
+    let size = terminal.size()?;
+    let mut app = App::new(
+        std::sync::Arc::clone(viewer.store()),
+        viewer.counters(),
+        viewer.grpc_addr(),
+        viewer.http_addr(),
+        (size.width, size.height),
+    );
+    let mut events = EventStream::new();
+    let mut frames = tokio::time::interval(FRAME);
+    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let terminate = crate::signals::terminate();
+    tokio::pin!(terminate);
+    let mut dirty = true;
+    while !app.quit {
+        tokio::select! {
+            () = &mut terminate => break,
+            event = events.next() => match event {
+                Some(Ok(event)) => {
+                    if let Some(action) = keymap::action_for(app.mode(), &event) {
+                        app.update(action);
+                        dirty = true;
+                    }
+                }
+                Some(Err(e)) => return Err(e).context("reading terminal input"),
+                None => break,
+            },
+            _ = frames.tick() => {
+                dirty |= app.refresh(Instant::now());
+                if dirty {
+                    terminal.draw(|f| f.render_widget(&app, f.area()))?;
+                    dirty = false;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Raw mode, alternate screen, mouse capture; and a panic hook that undoes them first.
+fn init() -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+    });
+    enable_raw_mode()?;
+    let mut stdout = io::stdout();
+    if let Err(e) = execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
+        restore();
+        return Err(e);
+    }
+    Terminal::new(CrosstermBackend::new(stdout))
+}
+
+/// Puts the terminal back as it was. Safe to call more than once.
+pub fn restore() {
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = disable_raw_mode();
+}
+
+/// Restores the terminal when dropped, whatever the way out.
+struct RestoreGuard;
+
+impl Drop for RestoreGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}

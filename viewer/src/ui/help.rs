@@ -1,0 +1,42 @@
+//! The help overlay: every key, from the keymap's own table.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
+
+use super::TITLE;
+use crate::keymap::HELP;
+
+pub fn render(area: Rect, buf: &mut Buffer) {
+    let mut lines = Vec::new();
+    for (section, keys) in HELP {
+        if !lines.is_empty() {
+            lines.push(Line::raw(""));
+        }
+        lines.push(Line::styled(*section, TITLE));
+        for (k, what) in *keys {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {k:<14}"), Style::new().fg(Color::Cyan)),
+                Span::raw(*what),
+            ]));
+        }
+    }
+    let w = 70.min(area.width);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    Clear.render(popup, buf);
+    Paragraph::new(lines)
+        .block(
+            Block::new()
+                .borders(Borders::ALL)
+                .title(" keys · any key closes "),
+        )
+        .render(popup, buf);
+}

@@ -1,0 +1,181 @@
+//! Span detail: name, kind, status, service, ids, timing, attributes, resource, scope, events,
+//! links. Shown as a pane under the tree and full screen.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span as TextSpan};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+
+use super::{Areas, DIM, ERROR, TITLE, put, service_color};
+use crate::app::App;
+use crate::format::{self, safe};
+use crate::model::{Attr, Span, StatusCode};
+use crate::store::{Store, Trace};
+
+const KEY: Style = Style::new().fg(Color::Gray);
+const SECTION: Style = TITLE;
+
+/// The detail of `trace.spans()[span]`, as lines. `limit` caps how many are built.
+#[must_use]
+pub fn lines(store: &Store, trace: &Trace, span: usize, limit: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let Some(s) = trace.spans().get(span) else {
+        return out;
+    };
+    let service = store.resource(s.resource).service;
+    let name_style = if s.is_error() { ERROR } else { TITLE };
+    out.push(Line::styled(
+        safe(store.str(s.name)).into_owned(),
+        name_style,
+    ));
+    let status = match s.status {
+        StatusCode::Error => {
+            let msg = s.status_message();
+            let text = if msg.is_empty() {
+                "ERROR".to_owned()
+            } else {
+                format!("ERROR: {}", safe(msg))
+            };
+            TextSpan::styled(text, ERROR)
+        }
+        other => TextSpan::raw(other.as_str()),
+    };
+    out.push(Line::from(vec![
+        TextSpan::styled("service  ", KEY),
+        TextSpan::styled(
+            safe(store.str(service)).into_owned(),
+            Style::new().fg(service_color(service)),
+        ),
+        TextSpan::styled("   kind ", KEY),
+        TextSpan::raw(s.kind.as_str()),
+        TextSpan::styled("   status ", KEY),
+        status,
+    ]));
+    out.push(Line::from(vec![
+        TextSpan::styled("start    ", KEY),
+        TextSpan::raw(format!(
+            "{} UTC (+{} into the trace)   ",
+            format::time_of_day(s.start),
+            format::duration(s.start.saturating_sub(trace.start))
+        )),
+        TextSpan::styled("duration ", KEY),
+        TextSpan::raw(format::duration(s.duration())),
+    ]));
+    out.push(kv_line("trace id ", format::trace_id(trace.id)));
+    out.push(kv_line("span id  ", format::span_id(s.span_id)));
+    let parent = if s.parent_id == 0 {
+        "none (root)".to_owned()
+    } else if trace.position(s.parent_id).is_some() {
+        format::span_id(s.parent_id)
+    } else {
+        format!("{} (missing)", format::span_id(s.parent_id))
+    };
+    out.push(kv_line("parent   ", parent));
+    let scope = store.scope(s.scope);
+    let scope_text = format!(
+        "{} {}",
+        safe(store.str(scope.name)),
+        safe(store.str(scope.version))
+    );
+    out.push(kv_line("scope    ", scope_text.trim().to_owned()));
+
+    section(&mut out, "Attributes", s.attrs.len());
+    attrs(store, &s.attrs, "  ", &mut out, limit);
+    let resource = store.resource(s.resource);
+    section(&mut out, "Resource", resource.attrs.len());
+    attrs(store, &resource.attrs, "  ", &mut out, limit);
+    events_and_links(store, s, &mut out, limit);
+    out.truncate(limit);
+    out
+}
+
+fn events_and_links(store: &Store, s: &Span, out: &mut Vec<Line<'static>>, limit: usize) {
+    if !s.events().is_empty() {
+        section(out, "Events", s.events().len());
+        for e in s.events() {
+            if out.len() >= limit {
+                return;
+            }
+            out.push(Line::from(vec![
+                TextSpan::styled(
+                    format!("  +{} ", format::duration(e.time.saturating_sub(s.start))),
+                    DIM,
+                ),
+                TextSpan::raw(safe(store.str(e.name)).into_owned()),
+            ]));
+            attrs(store, &e.attrs, "      ", out, limit);
+        }
+    }
+    if !s.links().is_empty() {
+        section(out, "Links", s.links().len());
+        for l in s.links() {
+            if out.len() >= limit {
+                return;
+            }
+            out.push(Line::raw(format!(
+                "  trace {} span {}",
+                format::trace_id(l.trace_id),
+                format::span_id(l.span_id)
+            )));
+            attrs(store, &l.attrs, "      ", out, limit);
+        }
+    }
+}
+
+fn kv_line(key: &'static str, value: String) -> Line<'static> {
+    Line::from(vec![TextSpan::styled(key, KEY), TextSpan::raw(value)])
+}
+
+fn section(out: &mut Vec<Line<'static>>, title: &str, n: usize) {
+    out.push(Line::raw(""));
+    out.push(Line::styled(format!("{title} ({n})"), SECTION));
+}
+
+fn attrs(store: &Store, attrs: &[Attr], indent: &str, out: &mut Vec<Line<'static>>, limit: usize) {
+    for a in attrs {
+        if out.len() >= limit {
+            return;
+        }
+        out.push(Line::from(vec![
+            TextSpan::styled(format!("{indent}{} = ", safe(store.str(a.key))), KEY),
+            TextSpan::raw(safe(&a.value.to_string()).into_owned()),
+        ]));
+    }
+}
+
+/// The detail as a bordered pane (the top of it).
+pub fn render_pane(store: &Store, trace: &Trace, span: usize, area: Rect, buf: &mut Buffer) {
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .title(" span detail · Enter for all of it ")
+        .border_style(DIM);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    Paragraph::new(lines(store, trace, span, inner.height as usize)).render(inner, buf);
+}
+
+/// The detail full screen, scrolled.
+pub fn render_full(app: &App, store: &Store, areas: &Areas, buf: &mut Buffer) {
+    let Some(view) = &app.trace else { return };
+    let Some(trace) = store.trace(view.trace) else {
+        return;
+    };
+    let Some(span) = view.selected_span() else {
+        return;
+    };
+    put(
+        buf,
+        areas.title.x,
+        areas.title.y,
+        " span detail · j/k scroll · Esc back",
+        areas.title.width,
+        TITLE,
+    );
+    let height = areas.body.height as usize;
+    let all = lines(store, trace, span, usize::MAX);
+    let max_scroll = all.len().saturating_sub(height);
+    let scroll = view.detail_scroll.min(max_scroll);
+    let shown: Vec<Line<'static>> = all.into_iter().skip(scroll).take(height).collect();
+    Paragraph::new(shown).render(areas.body, buf);
+}

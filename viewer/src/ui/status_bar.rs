@@ -1,0 +1,47 @@
+//! The status bar: listen addresses, spans and traces held, ingest rate, evictions; or the
+//! filter being typed.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+
+use super::put;
+use crate::app::App;
+use crate::format::safe;
+
+const BAR: Style = Style::new().fg(Color::Black).bg(Color::Gray);
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    buf.set_style(area, BAR);
+    if let Some(input) = &app.input {
+        let text = format!("/{}▏ Enter applies · Esc cancels", safe(input));
+        put(buf, area.x, area.y, &text, area.width, BAR);
+        return;
+    }
+    let t = &app.totals;
+    let mut text = format!(
+        " grpc {} · http {} · {} spans / {} traces · {:.0} spans/s",
+        app.grpc_addr,
+        app.http_addr,
+        t.store.spans,
+        t.store.traces,
+        app.rate()
+    );
+    if t.store.evicted > 0 {
+        text.push_str(&format!(" · {} evicted", t.store.evicted));
+    }
+    if t.store.rejected > 0 {
+        text.push_str(&format!(" · {} rejected", t.store.rejected));
+    }
+    if t.busy_refusals > 0 {
+        text.push_str(&format!(" · {} busy refusals", t.busy_refusals));
+    }
+    if let Some(notice) = &app.notice {
+        text = format!(" {notice} ·{text}");
+    }
+    text.push_str(" · ? help");
+    put(buf, area.x, area.y, &text, area.width, BAR);
+}
