@@ -8,16 +8,17 @@ use std::fmt::Write;
 pub fn duration(ns: u64) -> String {
     #[allow(clippy::cast_precision_loss)]
     let f = ns as f64;
+    // Units are chosen after rounding, so 999.999ms shows as 1.00s, not 1000.00ms.
     if ns < 1_000 {
         format!("{ns}ns")
-    } else if ns < 1_000_000 {
+    } else if f < 999_950.0 {
         format!("{:.1}µs", f / 1e3)
-    } else if ns < 1_000_000_000 {
+    } else if f < 999_995_000.0 {
         format!("{:.2}ms", f / 1e6)
-    } else if ns < 60_000_000_000 {
+    } else if f < 59_995_000_000.0 {
         format!("{:.2}s", f / 1e9)
     } else {
-        let s = ns / 1_000_000_000;
+        let s = (ns + 500_000_000) / 1_000_000_000;
         format!("{}m{:02}s", s / 60, s % 60)
     }
 }
@@ -91,6 +92,8 @@ mod tests {
         assert_eq!(duration(4_560_000), "4.56ms");
         assert_eq!(duration(1_234_000_000), "1.23s");
         assert_eq!(duration(125_000_000_000), "2m05s");
+        assert_eq!(duration(999_999_000), "1.00s");
+        assert_eq!(duration(999_990), "1.00ms");
     }
 
     #[test]

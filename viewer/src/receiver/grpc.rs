@@ -37,9 +37,7 @@ pub async fn serve(
 ) -> Result<(), tonic::transport::Error> {
     let svc = Otlp(ingest);
     tonic::transport::Server::builder()
-        .layer(tower::util::MapResponseLayer::new(
-            too_large_is_resource_exhausted,
-        ))
+        .layer(tower::util::MapResponseLayer::new(map_refusals))
         .add_service(
             TraceServiceServer::new(svc.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
@@ -62,19 +60,34 @@ pub async fn serve(
         .await
 }
 
-/// tonic refuses an over-limit message with OUT_OF_RANGE; OTLP asks for RESOURCE_EXHAUSTED.
-/// No handler here returns OUT_OF_RANGE, so the mapping is unambiguous.
-fn too_large_is_resource_exhausted<B>(mut res: http::Response<B>) -> http::Response<B> {
-    let out_of_range = (tonic::Code::OutOfRange as i32).to_string();
-    if res
+/// Maps tonic's own refusals to the codes OTLP asks for: an over-limit message is
+/// OUT_OF_RANGE in tonic and RESOURCE_EXHAUSTED in OTLP; an undecodable one is INTERNAL in tonic
+/// and INVALID_ARGUMENT in OTLP. No handler here returns either code itself.
+fn map_refusals<B>(mut res: http::Response<B>) -> http::Response<B> {
+    let code = res
         .headers()
         .get("grpc-status")
-        .is_some_and(|v| v.as_bytes() == out_of_range.as_bytes())
-    {
-        let code = (tonic::Code::ResourceExhausted as i32).to_string();
-        if let Ok(v) = http::HeaderValue::from_str(&code) {
-            res.headers_mut().insert("grpc-status", v);
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok());
+    let message = res
+        .headers()
+        .get("grpc-message")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).to_lowercase())
+        .unwrap_or_default();
+    let mapped = match code {
+        Some(c) if c == tonic::Code::OutOfRange as i32 => Some(tonic::Code::ResourceExhausted),
+        Some(c)
+            if c == tonic::Code::Internal as i32
+                && (message.contains("decode") || message.contains("compress")) =>
+        {
+            Some(tonic::Code::InvalidArgument)
         }
+        _ => None,
+    };
+    if let Some(mapped) = mapped
+        && let Ok(v) = http::HeaderValue::from_str(&(mapped as i32).to_string())
+    {
+        res.headers_mut().insert("grpc-status", v);
     }
     res
 }
