@@ -18,6 +18,7 @@ use crate::telemetry::{Telemetry, error_chain, trace_requests};
 
 /// How long the proxy waits before forwarding.
 #[derive(Clone, Debug, clap::Args)]
+#[group(id = "delay_proxy")]
 pub struct Settings {
     /// Base delay before forwarding a request, in milliseconds.
     #[arg(long, env = "PROXY_DELAY_MS", default_value_t = 150)]

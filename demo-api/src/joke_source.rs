@@ -165,6 +165,7 @@ pub fn joke(index: usize) -> Joke {
 
 /// How badly the joke source behaves.
 #[derive(Clone, Debug, clap::Args)]
+#[group(id = "joke_source")]
 pub struct Settings {
     /// Share of joke requests that fail with 503 (0 to 1), so that error traces exist.
     #[arg(long, env = "JOKE_SOURCE_FAIL_RATE", default_value_t = 0.1, value_parser = parse_rate)]

@@ -379,3 +379,75 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory as _, Parser as _};
+
+    #[test]
+    fn command_line_is_well_formed() {
+        Options::command().debug_assert();
+    }
+
+    #[test]
+    fn only_selects_services_and_ports_are_configurable() {
+        let options = Options::try_parse_from([
+            "demo-api",
+            "--only",
+            "kitchen",
+            "--only",
+            "donut-shop",
+            "--kitchen-port",
+            "9083",
+            "--fail-rate",
+            "0.5",
+        ])
+        .unwrap();
+        assert_eq!(options.services(), [Service::Kitchen, Service::DonutShop]);
+        assert_eq!(options.port(Service::Kitchen), 9083);
+        assert_eq!(options.port(Service::DonutShop), 8082);
+        assert!((options.joke_source.fail_rate - 0.5).abs() < f64::EPSILON);
+        assert_eq!(
+            Options::try_parse_from(["demo-api"]).unwrap().services(),
+            Service::ALL
+        );
+        assert!(Options::try_parse_from(["demo-api", "--only", "bakery"]).is_err());
+        assert!(Options::try_parse_from(["demo-api", "--fail-rate", "2"]).is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn all_services_start_on_free_ports_and_talk_to_each_other() {
+        let running = start(&Options::for_tests(), &TelemetryConfig::disabled())
+            .await
+            .unwrap();
+        assert_eq!(running.services().count(), 6);
+        let client = running.url(Service::JokesClient).unwrap();
+        let joke: joke_source::Joke = reqwest::get(format!("{client}/jokes"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(!joke.punchline.is_empty());
+        let health = reqwest::get(format!("{client}/healthcheck")).await.unwrap();
+        assert_eq!(health.text().await.unwrap(), "API is live");
+        running.shutdown().await;
+        assert!(
+            reqwest::get(format!("{client}/hello")).await.is_err(),
+            "stopped"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_is_a_clear_error() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut options = Options::for_tests();
+        options.only = vec![Service::Kitchen];
+        options.kitchen_port = taken.local_addr().unwrap().port();
+        let err = start(&options, &TelemetryConfig::disabled())
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("--kitchen-port"), "{err:#}");
+    }
+}
