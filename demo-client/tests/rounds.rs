@@ -48,8 +48,7 @@ async fn rounds_cover_every_step_and_fail_on_purpose() {
         assert_eq!(steps.last(), Some(&"failure"));
         let last_status = outcomes
             .iter()
-            .filter(|o| o.round == round && o.step == "status")
-            .next_back()
+            .rfind(|o| o.round == round && o.step == "status")
             .unwrap();
         assert!(last_status.detail.starts_with("ready"), "{last_status:?}");
     }
