@@ -3,14 +3,15 @@
 //!
 //! One fryer works a FIFO queue: a donut it takes is `received` at once, `cooking` 0.4 s later and
 //! `ready` 1 s after that. Each donut keeps the span context of the request that added it, so the
-//! fryer's steps are spans of the order's trace. Orders whose donuts are all ready are pruned after
+//! fryer's steps are spans of the order's trace: `fryer` (from the moment the donut was added)
+//! with `fryer.queue`, `fryer.prepare` and `fryer.cook` under it. Orders whose donuts are all ready are pruned after
 //! a while, and the kitchen never holds more than a fixed number of donuts.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
@@ -186,6 +187,8 @@ struct Donut {
     order_id: Uuid,
     status: DonutStatus,
     added_at: Instant,
+    /// Wall-clock time of `added_at`, for the queue span's start.
+    added_wall: SystemTime,
     ready_at: Option<Instant>,
     /// The span that added the donut: the fryer's spans are its children.
     parent: SpanContext,
@@ -306,6 +309,7 @@ impl Kitchen {
             order_id,
             status: DonutStatus::NewOrder,
             added_at: now,
+            added_wall: SystemTime::now(),
             ready_at: None,
             parent,
         };
@@ -364,10 +368,11 @@ async fn fryer(store: Arc<Mutex<Store>>, mut orders: mpsc::Receiver<Uuid>, telem
                     donut.order_id,
                     donut.parent.clone(),
                     donut.added_at.elapsed(),
+                    donut.added_wall,
                 )
             })
         };
-        let Some((flavor, order_id, parent, waited)) = taken else {
+        let Some((flavor, order_id, parent, waited, added_wall)) = taken else {
             continue;
         };
         let tracer = telemetry.tracer();
@@ -384,8 +389,18 @@ async fn fryer(store: Arc<Mutex<Store>>, mut orders: mpsc::Receiver<Uuid>, telem
                     i64::try_from(waited.as_millis()).unwrap_or(i64::MAX),
                 ),
             ])
+            .with_start_time(added_wall)
             .start_with_context(tracer, &parent);
         let fry = parent.with_span(fry);
+
+        // The wait in the fryer's queue, from when the donut was added until now.
+        let mut step = tracer
+            .span_builder("fryer.queue")
+            .with_kind(SpanKind::Internal)
+            .with_attributes([KeyValue::new("donut.status", DonutStatus::NewOrder.name())])
+            .with_start_time(added_wall)
+            .start_with_context(tracer, &fry);
+        step.end();
 
         let mut step = tracer
             .span_builder("fryer.prepare")

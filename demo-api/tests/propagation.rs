@@ -245,6 +245,7 @@ async fn fryer_steps_are_spans_of_the_order_trace() {
     let fryer = kitchen_service.one(&SpanKind::Internal, "fryer");
     let prepare = kitchen_service.one(&SpanKind::Internal, "fryer.prepare");
     let cook = kitchen_service.one(&SpanKind::Internal, "fryer.cook");
+    let queue = kitchen_service.one(&SpanKind::Internal, "fryer.queue");
     let trace_id = order.span_context.trace_id();
     for span in [&add, &fryer, &prepare, &cook] {
         assert_eq!(span.span_context.trace_id(), trace_id, "{}", span.name);
@@ -259,6 +260,11 @@ async fn fryer_steps_are_spans_of_the_order_trace() {
     assert_eq!(fryer.parent_span_id, add.span_context.span_id());
     assert_eq!(prepare.parent_span_id, fryer.span_context.span_id());
     assert_eq!(cook.parent_span_id, fryer.span_context.span_id());
+    assert_eq!(queue.parent_span_id, fryer.span_context.span_id());
+    // The fryer span starts when the donut is added: its queue wait shows in the trace.
+    assert!(fryer.start_time >= add.start_time && fryer.start_time <= add.end_time);
+    assert_eq!(queue.start_time, fryer.start_time);
+    assert!(prepare.start_time >= queue.end_time);
     assert!(cook.start_time >= prepare.end_time);
     let cook_time = cook.end_time.duration_since(cook.start_time).unwrap();
     assert!(
