@@ -947,6 +947,23 @@ mod tests {
         assert!(health.note("traces", &Ok(())).is_none());
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_missing_viewer_is_noticed_and_the_service_keeps_working() {
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", dead.local_addr().unwrap());
+        drop(dead);
+        let config = TelemetryConfig::otlp(endpoint);
+        let telemetry = Telemetry::new(&config, "kitchen").unwrap();
+        let tracer = telemetry.tracer();
+        drop(tracer.start("work"));
+        telemetry.count_request("test");
+        assert!(!config.export_failed());
+        tokio::task::spawn_blocking(move || telemetry.shutdown())
+            .await
+            .unwrap();
+        assert!(config.export_failed(), "the failed export was noticed");
+    }
+
     #[test]
     fn splits_host_headers() {
         assert_eq!(split_host("127.0.0.1:8000"), ("127.0.0.1", Some(8000)));
