@@ -519,13 +519,10 @@ impl App {
                     Action::Collapse if has_children && !is_collapsed => {
                         view.collapsed.insert(id);
                     }
-                    Action::Collapse => {
-                        // Already collapsed or a leaf: go to the parent.
-                        if row.parent_row != u32::MAX {
-                            select = t.spans()
-                                [view.tree.rows[row.parent_row as usize].span as usize]
-                                .span_id;
-                        }
+                    // Already collapsed or a leaf: go to the parent.
+                    Action::Collapse if row.parent_row != u32::MAX => {
+                        select = t.spans()[view.tree.rows[row.parent_row as usize].span as usize]
+                            .span_id;
                     }
                     Action::Expand => {
                         view.collapsed.remove(&id);

@@ -15,6 +15,13 @@ pub use convert::Limits;
 
 use crate::model::Batch;
 
+/// What travels to the store thread.
+pub enum ToStore {
+    Batch(Envelope),
+    /// Refuse further batches, store those already queued, and end.
+    Stop,
+}
+
 /// A batch on its way to the store, holding its share of the in-flight span budget.
 pub struct Envelope {
     pub batch: Batch,
@@ -51,7 +58,7 @@ pub enum Refusal {
 /// flight, so memory stays bounded however large or many the requests are.
 #[derive(Clone)]
 pub struct Ingest {
-    tx: mpsc::Sender<Envelope>,
+    tx: mpsc::Sender<ToStore>,
     budget: Arc<Semaphore>,
     budget_size: u32,
     wait: Duration,
@@ -67,7 +74,7 @@ impl Ingest {
         max_in_flight: u32,
         wait: Duration,
         limits: Limits,
-    ) -> (Self, mpsc::Receiver<Envelope>) {
+    ) -> (Self, mpsc::Receiver<ToStore>) {
         let (tx, rx) = mpsc::channel(1024);
         let budget_size = max_in_flight.max(1);
         let ingest = Self {
@@ -79,6 +86,11 @@ impl Ingest {
             counters: Arc::new(Counters::default()),
         };
         (ingest, rx)
+    }
+
+    /// Asks the store thread to stop once what is queued is stored; later sends are refused.
+    pub async fn stop(&self) {
+        let _ = self.tx.send(ToStore::Stop).await;
     }
 
     /// True when nothing is waiting between the receivers and the store.
@@ -111,7 +123,7 @@ impl Ingest {
             batch,
             _permit: permit,
         };
-        match tokio::time::timeout(self.wait, self.tx.send(envelope)).await {
+        match tokio::time::timeout(self.wait, self.tx.send(ToStore::Batch(envelope))).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Refusal::Closed),
             Err(_) => {

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::receiver::{self, Counters, Envelope, Ingest, Limits};
+use crate::receiver::{self, Counters, Ingest, Limits, ToStore};
 use crate::store::{Store, StoreStats};
 
 /// The store as shared between the ingest thread and the UI.
@@ -24,6 +24,8 @@ const IN_FLIGHT_SPANS: u32 = 256 * 1024;
 const SEND_WAIT: Duration = Duration::from_secs(2);
 /// Batches ingested under one lock of the store at most.
 const BATCHES_PER_LOCK: usize = 64;
+/// How long shutting down waits for requests in progress.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
 /// Start-up failures, worded for the user.
 #[derive(Debug)]
@@ -208,12 +210,20 @@ impl Viewer {
     pub async fn shutdown(mut self) -> String {
         let counters = self.counters();
         let _ = self.stop.send(true);
+        // Exporters keep idle connections open; give requests in progress a moment, then stop
+        // waiting for connections to close.
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         for task in self.servers.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+            let abort = task.abort_handle();
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
+                abort.abort();
+            }
         }
-        // Our sender was the last one once the servers are gone: the store thread drains the
-        // channel and ends.
-        self.ingest = None;
+        // Everything acknowledged is in the channel: the store thread stores it, refuses
+        // anything later (so nothing is acknowledged and then lost), and ends.
+        if let Some(ingest) = self.ingest.take() {
+            ingest.stop().await;
+        }
         if let Some(thread) = self.store_thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
@@ -221,14 +231,21 @@ impl Viewer {
     }
 }
 
-fn store_loop(mut rx: mpsc::Receiver<Envelope>, store: &Mutex<Store>) {
+fn store_loop(mut rx: mpsc::Receiver<ToStore>, store: &Mutex<Store>) {
     while let Some(first) = rx.blocking_recv() {
         let mut done = Vec::with_capacity(BATCHES_PER_LOCK);
         let mut guard = store.lock();
         let mut next = Some(first);
-        while let Some(mut envelope) = next.take() {
-            guard.ingest(std::mem::take(&mut envelope.batch));
-            done.push(envelope);
+        while let Some(msg) = next.take() {
+            match msg {
+                ToStore::Batch(mut envelope) => {
+                    guard.ingest(std::mem::take(&mut envelope.batch));
+                    done.push(envelope);
+                }
+                ToStore::Stop => {
+                    rx.close();
+                }
+            }
             if done.len() < BATCHES_PER_LOCK {
                 next = rx.try_recv().ok();
             }

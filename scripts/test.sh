@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test suite. Sets up what the suites need first, on a fresh machine too:
+# a Python virtualenv with the official OpenTelemetry SDK (interoperability tests), and the
+# demo's browser test tools (Debian's Chromium, playwright-core from npm).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=target/test-venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc" 2>/dev/null; then
+  echo "== setting up $venv (OpenTelemetry Python SDK)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r viewer/tests/python/requirements.txt
+fi
+export VIEWER_TEST_PYTHON="$PWD/$venv/bin/python"
+
+if [ -x demo-api/tests/browser/setup.sh ]; then
+  echo "== setting up the browser test"
+  demo-api/tests/browser/setup.sh
+fi
+
+echo "== cargo test --workspace"
+cargo test --workspace "$@"
