@@ -5,6 +5,8 @@
 //! on purpose. Every request is a CLIENT span of the `demo-client` service; a donut order and its
 //! polls share one trace under an `order donuts` span.
 
+pub mod loadgen;
+
 use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};

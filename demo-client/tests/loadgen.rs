@@ -1,0 +1,75 @@
+//! The load generator against an in-process viewer: what it counts as accepted is exactly what
+//! the viewer stored.
+
+use clap::Parser as _;
+use demo_client::loadgen::{self, LoadOptions};
+use viewer::{Config, Viewer};
+
+async fn run_against(viewer: &Viewer, extra: &[&str]) -> loadgen::Summary {
+    let mut args = vec!["loadgen".to_owned()];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let mut opts = LoadOptions::parse_from(args);
+    opts.endpoint = Some(match opts.protocol {
+        loadgen::Protocol::Grpc => format!("http://{}", viewer.grpc_addr()),
+        loadgen::Protocol::Http => format!("http://{}", viewer.http_addr()),
+    });
+    loadgen::run(&opts, std::future::pending()).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewer_stores_exactly_the_accepted_spans() {
+    let viewer = Viewer::start(Config::for_tests()).await.unwrap();
+    let grpc = run_against(
+        &viewer,
+        &[
+            "--traces",
+            "301",
+            "--child-spans",
+            "4",
+            "--attributes",
+            "14",
+            "--batch-size",
+            "100",
+            "--workers",
+            "3",
+        ],
+    )
+    .await;
+    assert_eq!(grpc.sent, 301 * 5);
+    assert_eq!(
+        (grpc.refused, grpc.rejected, grpc.failed),
+        (0, 0, 0),
+        "{grpc}"
+    );
+    let http = run_against(
+        &viewer,
+        &[
+            "--protocol",
+            "http",
+            "--gzip",
+            "--traces",
+            "50",
+            "--attributes",
+            "2",
+            "--batch-size",
+            "7",
+            "--workers",
+            "2",
+        ],
+    )
+    .await;
+    assert_eq!(http.sent, 50);
+    let gzip_grpc = run_against(
+        &viewer,
+        &["--gzip", "--duration", "200ms", "--rate", "2000"],
+    )
+    .await;
+    assert!(gzip_grpc.sent > 0);
+    viewer.flush().await;
+    let stats = viewer.totals().store;
+    let accepted = grpc.accepted + http.accepted + gzip_grpc.accepted;
+    assert_eq!(stats.spans + stats.evicted, accepted);
+    assert_eq!(stats.duplicates, 0, "trace ids are fresh for every trace");
+    assert_eq!(stats.traces, 301 + 50 + gzip_grpc.sent);
+    viewer.shutdown().await;
+}
