@@ -37,8 +37,36 @@ pub struct Config {
     pub max_message_size: u64,
 
     /// Attribute string values longer than this many bytes are truncated with a marker.
-    #[arg(long, default_value_t = 16 * 1024)]
-    pub max_attr_len: usize,
+    #[arg(long, default_value_t = 16 * 1024, value_parser = clap::value_parser!(u64).range(16..))]
+    pub max_attr_len: u64,
+
+    /// Attributes kept per span, event, link or resource; the rest are dropped.
+    #[arg(long, default_value_t = 1024)]
+    pub max_attrs: usize,
+
+    /// Events and links kept per span; the rest are dropped.
+    #[arg(long, default_value_t = 1024)]
+    pub max_events: usize,
+
+    /// Spans kept per trace; later spans of a full trace are dropped and counted.
+    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_trace_spans: u64,
+
+    /// Spans that may wait between the receivers and the store.
+    #[arg(long, default_value_t = 262_144, value_parser = clap::value_parser!(u32).range(1..))]
+    pub queue_spans: u32,
+
+    /// How long a request waits for room in that queue before it is refused as retryable.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub queue_wait: Duration,
+
+    /// Longest an OTLP request may take, body included.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub request_timeout: Duration,
+
+    /// Require `Authorization: Bearer TOKEN` on every OTLP request (gRPC and HTTP).
+    #[arg(long, env = "VIEWER_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
 }
 
 impl Config {

@@ -85,13 +85,14 @@ pub fn render(store: &Store, counters: &Counters) -> String {
     let t = Totals::read(store, counters);
     let _ = writeln!(
         out,
-        "totals: {} spans received, {} stored, {} traces, {} rejected, {} evicted, {} duplicates, {} metric data points, {} log records",
+        "totals: {} spans received, {} stored, {} traces, {} rejected, {} evicted, {} duplicates, {} dropped from full traces, {} metric data points, {} log records",
         t.store.received,
         t.store.spans,
         t.store.traces,
         t.store.rejected,
         t.store.evicted,
         t.store.duplicates,
+        t.store.trace_full,
         t.metric_points,
         t.log_records,
     );
@@ -123,7 +124,7 @@ trace 00000000000000000000000000000abc 4 spans, 3 services, 50ns, 1 errors
     db: query [unspecified] 30ns
       api: SELECT [unspecified] 10ns ERROR timeout
   late: orphan [unspecified] 1ns (missing parent)
-totals: 4 spans received, 4 stored, 1 traces, 0 rejected, 0 evicted, 0 duplicates, 0 metric data points, 0 log records
+totals: 4 spans received, 4 stored, 1 traces, 0 rejected, 0 evicted, 0 duplicates, 0 dropped from full traces, 0 metric data points, 0 log records
 ";
         assert_eq!(text, expected);
     }

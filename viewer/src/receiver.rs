@@ -15,6 +15,50 @@ pub use convert::Limits;
 
 use crate::model::Batch;
 
+/// Settings the receivers share.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Largest request body, after decompression.
+    pub max_message_size: usize,
+    /// When set, requests must carry `Authorization: Bearer <token>`.
+    pub auth_token: Option<Arc<str>>,
+    /// Longest a request may take, body included; slower ones are cut off.
+    pub request_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_message_size: 16 * 1024 * 1024,
+            auth_token: None,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Options {
+    /// Whether an `authorization` header value grants access.
+    #[must_use]
+    pub fn authorized(&self, header: Option<&[u8]>) -> bool {
+        let Some(token) = &self.auth_token else {
+            return true;
+        };
+        let Some(header) = header else { return false };
+        let expected = format!("Bearer {token}");
+        // Compare in time independent of where the first difference is.
+        header.len() == expected.len()
+            && header
+                .iter()
+                .zip(expected.as_bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+/// The message an unauthenticated sender gets.
+pub const UNAUTHENTICATED: &str = "missing or wrong bearer token: send the header \
+    `Authorization: Bearer <token>` (OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>)";
+
 /// What travels to the store thread.
 pub enum ToStore {
     Batch(Envelope),

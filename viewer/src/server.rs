@@ -18,10 +18,6 @@ use crate::store::{Store, StoreStats};
 /// The store as shared between the ingest thread and the UI.
 pub type SharedStore = Arc<Mutex<Store>>;
 
-/// Spans allowed in flight between the receivers and the store.
-const IN_FLIGHT_SPANS: u32 = 256 * 1024;
-/// How long a request waits for room in the channel before it is refused as busy.
-const SEND_WAIT: Duration = Duration::from_secs(2);
 /// Batches ingested under one lock of the store at most.
 const BATCHES_PER_LOCK: usize = 64;
 /// How long shutting down waits for requests in progress.
@@ -113,13 +109,22 @@ impl Viewer {
         let http_addr = http.local_addr().unwrap_or(config.http_addr);
 
         let limits = Limits {
-            max_attr_value_len: config.max_attr_len,
-            ..Limits::default()
+            max_attr_value_len: usize::try_from(config.max_attr_len).unwrap_or(usize::MAX),
+            max_attrs: config.max_attrs,
+            max_events: config.max_events,
         };
-        let (ingest, rx) = Ingest::channel(IN_FLIGHT_SPANS, SEND_WAIT, limits);
-        let store: SharedStore = Arc::new(Mutex::new(Store::new(
-            usize::try_from(config.max_spans).unwrap_or(usize::MAX),
-        )));
+        let (ingest, rx) = Ingest::channel(config.queue_spans, config.queue_wait, limits);
+        let options = receiver::Options {
+            max_message_size: usize::try_from(config.max_message_size).unwrap_or(usize::MAX),
+            auth_token: config.auth_token.as_deref().map(Arc::from),
+            request_timeout: config.request_timeout,
+        };
+        let store: SharedStore = Arc::new(Mutex::new(
+            Store::new(usize::try_from(config.max_spans).unwrap_or(usize::MAX))
+                .with_max_trace_spans(
+                    usize::try_from(config.max_trace_spans).unwrap_or(usize::MAX),
+                ),
+        ));
         let store_thread = {
             let store = Arc::clone(&store);
             std::thread::Builder::new()
@@ -129,24 +134,25 @@ impl Viewer {
         };
 
         let (stop, stopped) = watch::channel(false);
-        let max = usize::try_from(config.max_message_size).unwrap_or(usize::MAX);
         let wait = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
         let grpc_task = {
             let ingest = ingest.clone();
+            let options = options.clone();
             let shutdown = wait(stopped.clone());
             tokio::spawn(async move {
-                if let Err(e) = receiver::grpc::serve(grpc, ingest, max, shutdown).await {
+                if let Err(e) = receiver::grpc::serve(grpc, ingest, options, shutdown).await {
                     eprintln!("OTLP/gRPC receiver stopped: {e}");
                 }
             })
         };
         let http_task = {
             let ingest = ingest.clone();
+            let options = options.clone();
             let shutdown = wait(stopped);
             tokio::spawn(async move {
-                if let Err(e) = receiver::http::serve(http, ingest, max, shutdown).await {
+                if let Err(e) = receiver::http::serve(http, ingest, options, shutdown).await {
                     eprintln!("OTLP/HTTP receiver stopped: {e}");
                 }
             })

@@ -187,6 +187,8 @@ pub struct StoreStats {
     pub rejected: u64,
     /// Spans whose id was already stored in the same trace (kept once).
     pub duplicates: u64,
+    /// Spans dropped because their trace already held `max_trace_spans` spans.
+    pub trace_full: u64,
     /// Spans removed to stay under the cap, with whole traces.
     pub evicted: u64,
     pub evicted_traces: u64,
@@ -210,6 +212,7 @@ pub struct Store {
     /// Traces in order of first arrival; the front is evicted first.
     arrival: VecDeque<TraceRef>,
     max_spans: usize,
+    max_trace_spans: usize,
     stats: StoreStats,
     /// Bumped on every change.
     generation: u64,
@@ -234,10 +237,18 @@ impl Store {
             by_id: FxHashMap::default(),
             arrival: VecDeque::new(),
             max_spans: max_spans.max(1),
+            max_trace_spans: usize::MAX,
             stats: StoreStats::default(),
             generation: 0,
             service_name_key,
         }
+    }
+
+    /// Caps the spans kept per trace; later spans of a full trace are dropped and counted.
+    #[must_use]
+    pub fn with_max_trace_spans(mut self, n: usize) -> Self {
+        self.max_trace_spans = n.max(1);
+        self
     }
 
     #[must_use]
@@ -338,7 +349,9 @@ impl Store {
         let trace = self.slots[slot as usize]
             .as_mut()
             .expect("indexed slot holds a trace");
-        if trace.insert(span, service) {
+        if trace.spans.len() >= self.max_trace_spans {
+            self.stats.trace_full += 1;
+        } else if trace.insert(span, service) {
             self.stats.spans += 1;
         } else {
             self.stats.duplicates += 1;
@@ -614,11 +627,24 @@ pub(crate) mod tests {
             store.trace(old).is_none(),
             "stale reference must not resolve"
         );
-        assert_eq!(s.received, s.spans + s.evicted + s.duplicates + s.rejected);
+        assert_eq!(
+            s.received,
+            s.spans + s.evicted + s.duplicates + s.rejected + s.trace_full
+        );
         // The freed slot is reused by a new trace, and the old reference still does not resolve.
         store.ingest(batch("a", vec![span(4, 1, 0, 0, 1, "a")]));
         assert!(store.trace(old).is_none());
         assert!(store.find(4).is_some());
+    }
+
+    #[test]
+    fn a_full_trace_drops_later_spans_and_counts_them() {
+        let mut store = Store::new(100).with_max_trace_spans(2);
+        let spans = (1..=5).map(|i| span(1, i, 0, i, i + 1, "s")).collect();
+        store.ingest(batch("a", spans));
+        store.ingest(batch("a", vec![span(2, 1, 0, 0, 1, "other trace")]));
+        let s = store.stats();
+        assert_eq!((s.spans, s.trace_full, s.received), (3, 3, 6));
     }
 
     #[test]

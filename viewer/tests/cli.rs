@@ -101,7 +101,7 @@ async fn headless_exit_after() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
         stdout,
-        "totals: 0 spans received, 0 stored, 0 traces, 0 rejected, 0 evicted, 0 duplicates, 0 metric data points, 0 log records\n"
+        "totals: 0 spans received, 0 stored, 0 traces, 0 rejected, 0 evicted, 0 duplicates, 0 dropped from full traces, 0 metric data points, 0 log records\n"
     );
 }
 

@@ -396,3 +396,86 @@ async fn a_busy_port_is_reported_plainly() {
     assert!(err.contains("--grpc-addr"), "{err}");
     first.shutdown().await;
 }
+
+#[tokio::test]
+async fn auth_token_is_required_over_grpc_and_http_when_set() {
+    let mut config = Config::for_tests();
+    config.auth_token = Some("s3cret".into());
+    let v = Viewer::start(config).await.unwrap();
+
+    let mut client = grpc_client(&v).await;
+    let err = client
+        .export(request("intruder", vec![span(9, 1, 0, "no token")]))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.code(), tonic::Code::Unauthenticated);
+    let mut wrong = tonic::Request::new(request("intruder", vec![span(9, 2, 0, "wrong")]));
+    wrong
+        .metadata_mut()
+        .insert("authorization", "Bearer s3cre7".parse().unwrap());
+    assert_eq!(
+        client.export(wrong).await.unwrap_err().code(),
+        tonic::Code::Unauthenticated
+    );
+    let mut right = tonic::Request::new(request("friend", vec![span(9, 3, 0, "grpc ok")]));
+    right
+        .metadata_mut()
+        .insert("authorization", "Bearer s3cret".parse().unwrap());
+    client.export(right).await.expect("authorized");
+
+    let http = reqwest::Client::new();
+    let body = request("friend", vec![span(10, 1, 0, "http ok")]).encode_to_vec();
+    let res = http
+        .post(http_url(&v, "/v1/traces"))
+        .header("content-type", "application/x-protobuf")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = http
+        .post(http_url(&v, "/v1/traces"))
+        .header("content-type", "application/x-protobuf")
+        .header("authorization", "Bearer s3cret")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let report = v.shutdown().await;
+    assert!(report.contains("friend: grpc ok"), "{report}");
+    assert!(report.contains("friend: http ok"), "{report}");
+    assert!(!report.contains("intruder"), "{report}");
+}
+
+#[tokio::test]
+async fn per_span_limits_truncate_and_cap() {
+    let mut config = Config::for_tests();
+    config.max_attr_len = 32;
+    config.max_attrs = 3;
+    config.max_trace_spans = 2;
+    let v = Viewer::start(config).await.unwrap();
+    let mut client = grpc_client(&v).await;
+    let mut s = span(11, 1, 0, "limited");
+    s.attributes = (0..10)
+        .map(|i| kv(&format!("k{i}"), &"v".repeat(100)))
+        .collect();
+    let spans = vec![s, span(11, 2, 1, "second"), span(11, 3, 1, "third")];
+    client.export(request("lim", spans)).await.unwrap();
+    v.flush().await;
+    {
+        let store = v.store().lock();
+        let t = store
+            .trace(store.find(u128::from_be_bytes([11; 16])).unwrap())
+            .unwrap();
+        assert_eq!(t.span_count(), 2, "third span dropped: the trace is full");
+        let first = &t.spans()[0];
+        assert_eq!(first.attrs.len(), 3);
+        let value = first.attrs[0].value.to_string();
+        assert!(value.starts_with(&"v".repeat(32)), "{value}");
+        assert!(value.ends_with("…[68 more bytes]"), "{value}");
+        assert_eq!(store.stats().trace_full, 1);
+    }
+    v.shutdown().await;
+}

@@ -24,38 +24,53 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
 use tonic::codegen::http;
+use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
-use super::{Counters, Ingest, Refusal, convert};
+use super::{Counters, Ingest, Options, Refusal, UNAUTHENTICATED, convert};
 
 /// Serves OTLP/gRPC on an already-bound listener until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
     ingest: Ingest,
-    max_message_size: usize,
+    options: Options,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     let svc = Otlp(ingest);
+    let max = options.max_message_size;
+    let timeout = options.request_timeout;
+    let auth = move |req: Request<()>| -> Result<Request<()>, Status> {
+        let header = req.metadata().get("authorization").map(|v| v.as_bytes());
+        if options.authorized(header) {
+            Ok(req)
+        } else {
+            Err(Status::unauthenticated(UNAUTHENTICATED))
+        }
+    };
     tonic::transport::Server::builder()
+        .timeout(timeout)
         .layer(tower::util::MapResponseLayer::new(map_refusals))
-        .add_service(
+        .add_service(InterceptedService::new(
             TraceServiceServer::new(svc.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max_message_size),
-        )
-        .add_service(
+                .max_decoding_message_size(max),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(
             MetricsServiceServer::new(svc.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max_message_size),
-        )
-        .add_service(
+                .max_decoding_message_size(max),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(
             LogsServiceServer::new(svc)
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max_message_size),
-        )
+                .max_decoding_message_size(max),
+            auth,
+        ))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
 }

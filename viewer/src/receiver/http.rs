@@ -21,7 +21,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message;
 use tokio::net::TcpListener;
 
-use super::{Counters, Ingest, Refusal, convert};
+use super::{Counters, Ingest, Options, Refusal, UNAUTHENTICATED, convert};
 
 #[derive(Clone)]
 struct HttpState {
@@ -30,15 +30,37 @@ struct HttpState {
 }
 
 /// The OTLP/HTTP routes.
-pub fn app(ingest: Ingest, max_message_size: usize) -> Router {
+pub fn app(ingest: Ingest, options: Options) -> Router {
+    let auth_options = options.clone();
     Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
-        .layer(DefaultBodyLimit::max(max_message_size))
+        .layer(DefaultBodyLimit::max(options.max_message_size))
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let allowed = auth_options.authorized(
+                    req.headers()
+                        .get(header::AUTHORIZATION)
+                        .map(HeaderValue::as_bytes),
+                );
+                async move {
+                    if allowed {
+                        next.run(req).await
+                    } else {
+                        Refused::new(StatusCode::UNAUTHORIZED, Format::Json, UNAUTHENTICATED)
+                            .into_response()
+                    }
+                }
+            },
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            options.request_timeout,
+        ))
         .with_state(HttpState {
             ingest,
-            max_message_size,
+            max_message_size: options.max_message_size,
         })
 }
 
@@ -46,10 +68,10 @@ pub fn app(ingest: Ingest, max_message_size: usize) -> Router {
 pub async fn serve(
     listener: TcpListener,
     ingest: Ingest,
-    max_message_size: usize,
+    options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(ingest, max_message_size))
+    axum::serve(listener, app(ingest, options))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -90,6 +112,7 @@ impl IntoResponse for Refused {
         let grpc_code = match self.status {
             StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => 3,
             StatusCode::PAYLOAD_TOO_LARGE => 8,
+            StatusCode::UNAUTHORIZED => 16,
             StatusCode::SERVICE_UNAVAILABLE => 14,
             _ => 2,
         };
