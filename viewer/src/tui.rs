@@ -57,6 +57,9 @@ async fn event_loop(
     let terminate = crate::signals::terminate();
     tokio::pin!(terminate);
     let mut dirty = true;
+    // Fault injection for the terminal-restore test; debug builds only.
+    let panic_in_draw =
+        cfg!(debug_assertions) && std::env::var_os("VIEWER_DEBUG_PANIC_IN_DRAW").is_some();
     while !app.quit {
         tokio::select! {
             () = &mut terminate => break,
@@ -73,7 +76,10 @@ async fn event_loop(
             _ = frames.tick() => {
                 dirty |= app.refresh(Instant::now());
                 if dirty {
-                    terminal.draw(|f| f.render_widget(&app, f.area()))?;
+                    terminal.draw(|f| {
+                        assert!(!panic_in_draw, "injected panic while drawing");
+                        f.render_widget(&app, f.area());
+                    })?;
                     dirty = false;
                 }
             }
