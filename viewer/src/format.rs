@@ -18,7 +18,8 @@ pub fn duration(ns: u64) -> String {
     } else if f < 59_995_000_000.0 {
         format!("{:.2}s", f / 1e9)
     } else {
-        let s = (ns + 500_000_000) / 1_000_000_000;
+        // Rounded to the nearest second without `ns + 500ms`, which overflows near u64::MAX.
+        let s = ns / 1_000_000_000 + u64::from(ns % 1_000_000_000 >= 500_000_000);
         format!("{}m{:02}s", s / 60, s % 60)
     }
 }
@@ -94,6 +95,13 @@ mod tests {
         assert_eq!(duration(125_000_000_000), "2m05s");
         assert_eq!(duration(999_999_000), "1.00s");
         assert_eq!(duration(999_990), "1.00ms");
+        assert_eq!(duration(125_500_000_000), "2m06s");
+    }
+
+    #[test]
+    fn extreme_durations_do_not_overflow() {
+        // A span from 0 to u64::MAX is legal OTLP; found by the store property tests.
+        assert_eq!(duration(u64::MAX), "307445734m34s");
     }
 
     #[test]
