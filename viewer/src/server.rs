@@ -18,8 +18,10 @@ use crate::store::{Store, StoreStats};
 /// The store as shared between the ingest thread and the UI.
 pub type SharedStore = Arc<Mutex<Store>>;
 
-/// Batches ingested under one lock of the store at most.
+/// Batches ingested under one lock of the store at most, and spans (after which the lock is
+/// let go, so the UI never waits long for a frame).
 const BATCHES_PER_LOCK: usize = 64;
+const SPANS_PER_LOCK: usize = 16 * 1024;
 /// How long shutting down waits for requests in progress.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
@@ -242,9 +244,11 @@ fn store_loop(mut rx: mpsc::Receiver<ToStore>, store: &Mutex<Store>) {
         let mut done = Vec::with_capacity(BATCHES_PER_LOCK);
         let mut guard = store.lock();
         let mut next = Some(first);
+        let mut spans = 0;
         while let Some(msg) = next.take() {
             match msg {
                 ToStore::Batch(mut envelope) => {
+                    spans += envelope.batch.span_count();
                     guard.ingest(std::mem::take(&mut envelope.batch));
                     done.push(envelope);
                 }
@@ -252,7 +256,7 @@ fn store_loop(mut rx: mpsc::Receiver<ToStore>, store: &Mutex<Store>) {
                     rx.close();
                 }
             }
-            if done.len() < BATCHES_PER_LOCK {
+            if done.len() < BATCHES_PER_LOCK && spans < SPANS_PER_LOCK {
                 next = rx.try_recv().ok();
             }
         }
