@@ -642,10 +642,16 @@ impl Telemetry {
         if let Some(port) = url.port_or_known_default() {
             attributes.push(KeyValue::new("server.port", i64::from(port)));
         }
+        // The demos' outgoing paths carry no ids, so the path is its own low-cardinality
+        // template, and the span can be named `{method} {url.template}` as the semantic
+        // conventions allow (a list of traces named just "GET" tells nobody anything).
+        let template = url.path().to_owned();
+        let name = format!("{method} {template}");
+        attributes.push(KeyValue::new("url.template", template));
         let span = self
             .inner
             .tracer
-            .span_builder(method.clone())
+            .span_builder(name)
             .with_kind(SpanKind::Client)
             .with_attributes(attributes)
             .start_with_context(&self.inner.tracer, parent);

@@ -87,9 +87,9 @@ async fn hop(kinds: &[PropagatorKind]) {
     let joke: joke_source::Joke = response.json().await.unwrap();
     assert!(!joke.setup.is_empty());
 
-    let caller_client = caller.one(&SpanKind::Client, "GET");
+    let caller_client = caller.one(&SpanKind::Client, "GET /jokes");
     let api_server = api.one(&SpanKind::Server, "GET /jokes");
-    let api_client = api.one(&SpanKind::Client, "GET");
+    let api_client = api.one(&SpanKind::Client, "GET /random_joke");
     let source_server = source.one(&SpanKind::Server, "GET /random_joke");
 
     let trace_id = caller_client.span_context.trace_id();
@@ -188,7 +188,7 @@ async fn upstream_failure_marks_spans_as_errors() {
         source_server.events.iter().any(|e| e.name == "exception"),
         "the exception is recorded"
     );
-    let api_client = api.one(&SpanKind::Client, "GET");
+    let api_client = api.one(&SpanKind::Client, "GET /random_joke");
     assert!(matches!(api_client.status, Status::Error { .. }));
     let api_server = api.one(&SpanKind::Server, "GET /jokes");
     assert!(matches!(api_server.status, Status::Error { .. }));

@@ -186,7 +186,7 @@ async fn demo_traces_arrive_in_the_viewer_as_whole_trees() {
         [
             "POST /order",
             "order",
-            "POST",
+            "POST /kitchen/add_donut",
             "POST /kitchen/add_donut",
             "fryer"
         ]
