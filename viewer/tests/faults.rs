@@ -87,7 +87,10 @@ async fn sixteen_concurrent_exporters_lose_nothing() {
     v.flush().await;
     let totals = v.totals();
     assert_eq!(totals.store.received, acked);
-    assert_eq!(totals.store.spans, acked, "every acknowledged span is stored");
+    assert_eq!(
+        totals.store.spans, acked,
+        "every acknowledged span is stored"
+    );
     assert_eq!(totals.store.traces, 16 * REQUESTS);
     v.shutdown().await;
 }
@@ -110,7 +113,9 @@ async fn a_stalled_store_refuses_retryably_and_the_sdk_retry_delivers() {
     });
     locked_rx.recv().unwrap();
     let mut c = TraceServiceClient::connect(endpoint.clone()).await.unwrap();
-    c.export(request(1, 1)).await.expect("first request fits the queue");
+    c.export(request(1, 1))
+        .await
+        .expect("first request fits the queue");
 
     let exporter = SpanExporter::builder()
         .with_tonic()
@@ -140,7 +145,10 @@ async fn a_stalled_store_refuses_retryably_and_the_sdk_retry_delivers() {
     assert!(totals.busy_refusals >= 1, "{totals:?}");
     let report = v.shutdown().await;
     assert!(report.contains("delivered after retries"), "{report}");
-    assert!(report.contains("totals: 2 spans received, 2 stored"), "{report}");
+    assert!(
+        report.contains("totals: 2 spans received, 2 stored"),
+        "{report}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,11 +200,8 @@ async fn idle_and_half_sent_requests_do_not_block_others() {
 
     // A half-sent request is cut off by the request timeout.
     let mut answer = String::new();
-    let read = tokio::time::timeout(
-        Duration::from_secs(10),
-        half[0].read_to_string(&mut answer),
-    )
-    .await;
+    let read =
+        tokio::time::timeout(Duration::from_secs(10), half[0].read_to_string(&mut answer)).await;
     assert!(read.is_ok(), "the viewer answers a stalled request in time");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 
