@@ -455,3 +455,34 @@ async fn worker(plan: Arc<Plan>, mut client: Client, index: usize) -> Summary {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::template::request;
+    use super::*;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+    #[test]
+    fn rendered_requests_decode_with_the_patched_ids() {
+        let shape = Shape::for_batch(3, 14, 10);
+        assert_eq!(shape.traces_per_request, 2);
+        let t = Template::new(shape, 1_700_000_000_000_000_000);
+        let mut out = Vec::new();
+        t.render(1000 << 64, &mut out);
+        let req = ExportTraceServiceRequest::decode(out.as_slice()).unwrap();
+        let spans = &req.resource_spans[0].scope_spans[0].spans;
+        assert_eq!(spans.len(), 8);
+        assert!(spans.iter().all(|s| s.attributes.len() == 14));
+        let ids: Vec<u128> = spans
+            .iter()
+            .map(|s| u128::from_be_bytes(s.trace_id.as_slice().try_into().unwrap()))
+            .collect();
+        assert_eq!(ids[..4], [1000 << 64; 4]);
+        assert_eq!(ids[4..], [(1000 << 64) + 1; 4]);
+        assert_eq!(spans[3].parent_span_id, 2u64.to_be_bytes());
+        assert!(spans[0].parent_span_id.is_empty());
+        // Same bytes as encoding the request with real ids.
+        let direct = request(&shape, 1_700_000_000_000_000_000, Some(1000 << 64)).encode_to_vec();
+        assert_eq!(out, direct);
+    }
+}
