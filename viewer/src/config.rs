@@ -32,6 +32,11 @@ pub struct Config {
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_spans: u64,
 
+    /// Approximate memory the stored spans may take, in MiB; whole oldest traces are evicted
+    /// to stay under it (as under --max-spans).
+    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_memory_mb: u64,
+
     /// Largest OTLP request accepted, in bytes, after decompression.
     #[arg(long, default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
     pub max_message_size: u64,

@@ -123,8 +123,10 @@ impl Viewer {
         };
         let store: SharedStore = Arc::new(Mutex::new(
             Store::new(usize::try_from(config.max_spans).unwrap_or(usize::MAX))
-                .with_max_trace_spans(
-                    usize::try_from(config.max_trace_spans).unwrap_or(usize::MAX),
+                .with_max_trace_spans(usize::try_from(config.max_trace_spans).unwrap_or(usize::MAX))
+                .with_max_bytes(
+                    usize::try_from(config.max_memory_mb.saturating_mul(1024 * 1024))
+                        .unwrap_or(usize::MAX),
                 ),
         ));
         let store_thread = {

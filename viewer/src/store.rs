@@ -2,6 +2,7 @@
 //! a span cap, and answers queries. Plain data structures: no async, no terminal.
 
 pub mod filter;
+pub mod memory;
 pub mod tree;
 
 use std::collections::VecDeque;
@@ -82,6 +83,8 @@ pub struct Trace {
     root: u32,
     /// Bumped on every change, so views know when to rebuild derived data.
     pub version: u32,
+    /// Approximate bytes the spans hold.
+    bytes: usize,
 }
 
 impl Trace {
@@ -96,6 +99,7 @@ impl Trace {
             services: Vec::new(),
             root: 0,
             version: 0,
+            bytes: 0,
         }
     }
 
@@ -194,6 +198,10 @@ pub struct StoreStats {
     pub evicted_traces: u64,
     /// Spans held now.
     pub spans: u64,
+    /// Approximate bytes the held spans take.
+    pub bytes: u64,
+    /// Times the interned tables were rebuilt from live data.
+    pub compactions: u64,
     /// Traces held now.
     pub traces: u64,
 }
@@ -213,6 +221,9 @@ pub struct Store {
     arrival: VecDeque<TraceRef>,
     max_spans: usize,
     max_trace_spans: usize,
+    max_bytes: usize,
+    /// Table size past which the interned tables are compacted.
+    compact_at: usize,
     stats: StoreStats,
     /// Bumped on every change.
     generation: u64,
@@ -238,6 +249,8 @@ impl Store {
             arrival: VecDeque::new(),
             max_spans: max_spans.max(1),
             max_trace_spans: usize::MAX,
+            max_bytes: usize::MAX,
+            compact_at: 0,
             stats: StoreStats::default(),
             generation: 0,
             service_name_key,
@@ -248,6 +261,14 @@ impl Store {
     #[must_use]
     pub fn with_max_trace_spans(mut self, n: usize) -> Self {
         self.max_trace_spans = n.max(1);
+        self
+    }
+
+    /// Caps the approximate bytes the stored spans take; whole oldest traces are evicted
+    /// to stay under it.
+    #[must_use]
+    pub fn with_max_bytes(mut self, n: usize) -> Self {
+        self.max_bytes = n.max(1);
         self
     }
 
@@ -337,6 +358,7 @@ impl Store {
         }
         self.generation += 1;
         self.evict_to_cap();
+        self.maybe_compact();
     }
 
     fn insert(&mut self, new: NewSpan, resource: ResourceId, scope: ScopeId, service: Sym) {
@@ -349,9 +371,12 @@ impl Store {
         let trace = self.slots[slot as usize]
             .as_mut()
             .expect("indexed slot holds a trace");
+        let bytes = memory::span_bytes(&span);
         if trace.spans.len() >= self.max_trace_spans {
             self.stats.trace_full += 1;
         } else if trace.insert(span, service) {
+            trace.bytes += bytes;
+            self.stats.bytes += bytes as u64;
             self.stats.spans += 1;
         } else {
             self.stats.duplicates += 1;
@@ -377,7 +402,9 @@ impl Store {
     }
 
     fn evict_to_cap(&mut self) {
-        while self.stats.spans as usize > self.max_spans {
+        while self.stats.spans as usize > self.max_spans
+            || self.stats.bytes as usize > self.max_bytes
+        {
             let Some(oldest) = self.arrival.pop_front() else {
                 break;
             };
@@ -393,6 +420,7 @@ impl Store {
         if let Some(trace) = self.slots[slot].take() {
             let n = trace.spans.len() as u64;
             self.stats.spans -= n;
+            self.stats.bytes -= trace.bytes as u64;
             self.stats.evicted += n;
             self.stats.evicted_traces += 1;
             self.stats.traces -= 1;
@@ -472,12 +500,7 @@ impl Store {
     }
 
     fn intern_resource(&mut self, attrs: &[NewAttr]) -> ResourceId {
-        let mut h = FxHasher::default();
-        for (k, v) in attrs {
-            k.hash(&mut h);
-            hash_value(v, &mut h);
-        }
-        let key = h.finish();
+        let key = resource_key(attrs.iter().map(|(k, v)| (k.as_str(), v)));
         if let Some(candidates) = self.resource_ids.get(&key) {
             for &id in candidates {
                 let stored = &self.resources[id.0 as usize];
@@ -513,6 +536,16 @@ impl Store {
     pub fn service_name_key(&self) -> Sym {
         self.service_name_key
     }
+}
+
+/// The hash under which a resource with these attributes is found.
+fn resource_key<'a>(attrs: impl Iterator<Item = (&'a str, &'a Value)>) -> u64 {
+    let mut h = FxHasher::default();
+    for (k, v) in attrs {
+        k.hash(&mut h);
+        hash_value(v, &mut h);
+    }
+    h.finish()
 }
 
 fn hash_value(v: &Value, h: &mut FxHasher) {

@@ -30,6 +30,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         t.store.traces,
         app.rate()
     );
+    #[allow(clippy::cast_precision_loss)]
+    let mib = t.store.bytes as f64 / (1024.0 * 1024.0);
+    text.push_str(&format!(" · ~{mib:.0} MiB"));
     if t.store.evicted > 0 {
         text.push_str(&format!(" · {} evicted", t.store.evicted));
     }
