@@ -5,8 +5,9 @@
 //! Invariants (see docs/RELIABILITY.md):
 //! - nothing panics (store, tree, filter, headless report);
 //! - the store holds exactly the traces and spans the model says (first copy of a duplicate
-//!   kept, whole oldest traces evicted), never more than `max_spans`;
-//! - counts add up: `received == spans + rejected + evicted + duplicates`;
+//!   kept, spans past a full trace dropped, whole oldest traces evicted), never more than
+//!   `max_spans`;
+//! - counts add up: `received == spans + rejected + evicted + duplicates + trace_full`;
 //! - every stored span appears exactly once in its trace's tree walk, and the walk is a forest:
 //!   parents come before children, depths step by one, subtrees are contiguous and nested;
 //! - only live references resolve; the filter returns exactly the traces with a match.
@@ -101,6 +102,8 @@ fn span_spec() -> impl Strategy<Value = SpanSpec> {
 #[derive(Clone, Debug)]
 struct Run {
     max_spans: usize,
+    /// Spans kept per trace (`Store::with_max_trace_spans`), if capped.
+    max_trace_spans: Option<usize>,
     spans: Vec<SpanSpec>,
     cuts: Vec<usize>,
     rejected: Vec<u64>,
@@ -109,16 +112,26 @@ struct Run {
 fn run() -> impl Strategy<Value = Run> {
     (
         1..=40usize,
+        prop_oneof![3 => Just(None), 1 => (1..=6usize).prop_map(Some)],
         proptest::collection::vec(span_spec(), 0..60).prop_shuffle(),
         proptest::collection::vec(0..12usize, 1..8),
         proptest::collection::vec(prop_oneof![4 => Just(0u64), 1 => 1..4u64], 8),
     )
-        .prop_map(|(max_spans, spans, cuts, rejected)| Run {
+        .prop_map(|(max_spans, max_trace_spans, spans, cuts, rejected)| Run {
             max_spans,
+            max_trace_spans,
             spans,
             cuts,
             rejected,
         })
+}
+
+fn new_store(run: &Run) -> Store {
+    let store = Store::new(run.max_spans);
+    match run.max_trace_spans {
+        Some(n) => store.with_max_trace_spans(n),
+        None => store,
+    }
 }
 
 /// Cuts the spans into batches; consecutive spans of one service share a resource entry.
@@ -195,12 +208,13 @@ struct Model {
     received: u64,
     rejected: u64,
     duplicates: u64,
+    trace_full: u64,
     evicted: u64,
     evicted_traces: u64,
 }
 
 impl Model {
-    fn ingest(&mut self, batch: &Batch, max_spans: usize) {
+    fn ingest(&mut self, batch: &Batch, max_spans: usize, max_trace_spans: Option<usize>) {
         self.received += batch.rejected;
         self.rejected += batch.rejected;
         for s in batch
@@ -216,7 +230,10 @@ impl Model {
                 start: s.start,
                 end: s.end,
             };
+            let full = |spans: &Vec<Kept>| max_trace_spans.is_some_and(|m| spans.len() >= m);
             match self.traces.iter_mut().find(|(id, _)| *id == s.trace_id) {
+                // A full trace drops the span before looking for a duplicate.
+                Some((_, spans)) if full(spans) => self.trace_full += 1,
                 Some((_, spans)) if spans.iter().any(|k| k.id == s.span_id) => {
                     self.duplicates += 1;
                 }
@@ -343,7 +360,7 @@ fn check(
     prop_assert!(st.spans as usize <= max_spans, "over the cap: {:?}", st);
     prop_assert_eq!(
         st.received,
-        st.spans + st.rejected + st.evicted + st.duplicates,
+        st.spans + st.rejected + st.evicted + st.duplicates + st.trace_full,
         "counts do not add up: {:?}",
         st
     );
@@ -352,6 +369,7 @@ fn check(
             st.received,
             st.rejected,
             st.duplicates,
+            st.trace_full,
             st.evicted,
             st.evicted_traces
         ),
@@ -359,6 +377,7 @@ fn check(
             model.received,
             model.rejected,
             model.duplicates,
+            model.trace_full,
             model.evicted,
             model.evicted_traces
         )
@@ -425,11 +444,11 @@ proptest! {
 
     #[test]
     fn store_matches_the_model_after_every_batch(run in run()) {
-        let mut store = Store::new(run.max_spans);
+        let mut store = new_store(&run);
         let mut model = Model::default();
         let mut seen = Vec::new();
         for batch in batches(&run) {
-            model.ingest(&batch, run.max_spans);
+            model.ingest(&batch, run.max_spans, run.max_trace_spans);
             store.ingest(batch);
             check(&store, &model, run.max_spans, &mut seen)?;
         }
@@ -463,7 +482,8 @@ proptest! {
             if reverse {
                 r.spans.reverse();
             }
-            let mut store = Store::new(r.max_spans);
+            r.max_trace_spans = None;
+            let mut store = new_store(&r);
             for b in batches(&r) {
                 store.ingest(b);
             }
@@ -508,12 +528,12 @@ proptest! {
                 attr: None,
             })
             .collect();
-        let run = Run { max_spans: 1_000, spans, cuts: vec![3, 5, 0], rejected: vec![0] };
-        let mut store = Store::new(run.max_spans);
+        let run = Run { max_spans: 1_000, max_trace_spans: None, spans, cuts: vec![3, 5, 0], rejected: vec![0] };
+        let mut store = new_store(&run);
         let mut model = Model::default();
         let mut seen = Vec::new();
         for batch in batches(&run) {
-            model.ingest(&batch, run.max_spans);
+            model.ingest(&batch, run.max_spans, run.max_trace_spans);
             store.ingest(batch);
             check(&store, &model, run.max_spans, &mut seen)?;
         }
