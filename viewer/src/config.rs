@@ -69,6 +69,14 @@ pub struct Config {
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub request_timeout: Duration,
 
+    /// Connections open at once per receiver; more wait until one closes.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+
+    /// A connection that sends and receives nothing for this long is closed.
+    #[arg(long, default_value = "120s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Duration,
+
     /// Require `Authorization: Bearer TOKEN` on every OTLP request (gRPC and HTTP).
     #[arg(long, env = "VIEWER_AUTH_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,

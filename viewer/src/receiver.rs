@@ -1,6 +1,7 @@
 //! OTLP receivers (gRPC and HTTP). They decode, convert to our model at the boundary and send
 //! into a bounded channel; nothing else. Backpressure and limits live here.
 
+pub mod conn;
 pub mod convert;
 pub mod grpc;
 pub mod http;
@@ -24,6 +25,8 @@ pub struct Options {
     pub auth_token: Option<Arc<str>>,
     /// Longest a request may take, body included; slower ones are cut off.
     pub request_timeout: Duration,
+    /// Open connections per listener, and how long one may sit idle.
+    pub conn: conn::ConnLimits,
 }
 
 impl Default for Options {
@@ -32,6 +35,10 @@ impl Default for Options {
             max_message_size: 16 * 1024 * 1024,
             auth_token: None,
             request_timeout: Duration::from_secs(30),
+            conn: conn::ConnLimits {
+                max: 1024,
+                idle: Duration::from_secs(120),
+            },
         }
     }
 }

@@ -120,6 +120,10 @@ impl Viewer {
             max_message_size: usize::try_from(config.max_message_size).unwrap_or(usize::MAX),
             auth_token: config.auth_token.as_deref().map(Arc::from),
             request_timeout: config.request_timeout,
+            conn: receiver::conn::ConnLimits {
+                max: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+                idle: config.idle_timeout,
+            },
         };
         let store: SharedStore = Arc::new(Mutex::new(
             Store::new(usize::try_from(config.max_spans).unwrap_or(usize::MAX))

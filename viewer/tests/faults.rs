@@ -210,3 +210,44 @@ async fn idle_and_half_sent_requests_do_not_block_others() {
     drop(idle);
     v.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_capped_and_idle_ones_closed() {
+    let mut config = Config::for_tests();
+    config.max_connections = 4;
+    config.idle_timeout = Duration::from_millis(300);
+    let v = Viewer::start(config).await.unwrap();
+    let http = v.http_addr();
+
+    // Fill every slot with idle connections.
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(TcpStream::connect(http).await.unwrap());
+    }
+    let send = move || async move {
+        reqwest::Client::new()
+            .post(format!("http://{http}/v1/traces"))
+            .header("content-type", "application/x-protobuf")
+            .body(request(9, 1).encode_to_vec())
+            .send()
+            .await
+            .map(|r| r.status())
+    };
+    // A fifth client waits for a slot rather than being served at once...
+    let waiting = tokio::spawn(send());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!waiting.is_finished(), "served beyond the connection cap");
+    // ...and is served once the idle connections are closed by the viewer.
+    let status = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("served after idle connections were closed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200);
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(5), idle[0].read(&mut buf))
+        .await
+        .expect("the idle connection was closed by the viewer");
+    assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+    v.shutdown().await;
+}

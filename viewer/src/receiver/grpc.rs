@@ -21,12 +21,12 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
 use tonic::codegen::http;
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
+use super::conn::LimitedListener;
 use super::{Counters, Ingest, Options, Refusal, UNAUTHENTICATED, convert};
 
 /// Serves OTLP/gRPC on an already-bound listener until `shutdown` completes.
@@ -39,6 +39,7 @@ pub async fn serve(
     let svc = Otlp(ingest);
     let max = options.max_message_size;
     let timeout = options.request_timeout;
+    let conn = options.conn;
     let auth = move |req: Request<()>| -> Result<Request<()>, Status> {
         let header = req.metadata().get("authorization").map(|v| v.as_bytes());
         if options.authorized(header) {
@@ -71,7 +72,7 @@ pub async fn serve(
                 .max_decoding_message_size(max),
             auth,
         ))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(LimitedListener::new(listener, conn).into_stream(), shutdown)
         .await
 }
 

@@ -21,6 +21,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message;
 use tokio::net::TcpListener;
 
+use super::conn::LimitedListener;
 use super::{Counters, Ingest, Options, Refusal, UNAUTHENTICATED, convert};
 
 #[derive(Clone)]
@@ -71,7 +72,8 @@ pub async fn serve(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(ingest, options))
+    let conn = options.conn;
+    axum::serve(LimitedListener::new(listener, conn), app(ingest, options))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -36,7 +36,7 @@ pub fn span_bytes(s: &Span) -> usize {
 }
 
 fn attrs_bytes(attrs: &[Attr]) -> usize {
-    attrs.len() * size_of::<Attr>() + attrs.iter().map(|a| value_heap(&a.value)).sum::<usize>()
+    std::mem::size_of_val(attrs) + attrs.iter().map(|a| value_heap(&a.value)).sum::<usize>()
 }
 
 fn str_heap(s: &CompactString) -> usize {
@@ -48,7 +48,7 @@ fn value_heap(v: &Value) -> usize {
         Value::Str(s) => str_heap(s),
         Value::Bytes(b) => b.len(),
         Value::Array(items) => {
-            items.len() * size_of::<Value>() + items.iter().map(value_heap).sum::<usize>()
+            std::mem::size_of_val(&**items) + items.iter().map(value_heap).sum::<usize>()
         }
         Value::Map(items) => {
             items.len() * size_of::<(CompactString, Value)>()
