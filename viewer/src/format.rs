@@ -24,6 +24,22 @@ pub fn duration(ns: u64) -> String {
     }
 }
 
+/// A byte count, short: `512 B`, `12.3 KiB`, `4.5 MiB`, `1.2 GiB`.
+#[must_use]
+pub fn bytes(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let f = n as f64;
+    if n < 1024 {
+        format!("{n} B")
+    } else if n < 1024 * 1024 {
+        format!("{:.1} KiB", f / 1024.0)
+    } else if n < 1024 * 1024 * 1024 {
+        format!("{:.1} MiB", f / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} GiB", f / (1024.0 * 1024.0 * 1024.0))
+    }
+}
+
 /// Wall-clock time of day (UTC) of a unix-nanosecond timestamp: `HH:MM:SS.mmm`.
 #[must_use]
 pub fn time_of_day(unix_ns: u64) -> String {
@@ -114,6 +130,13 @@ mod tests {
             !safe("\u{9b}31m").contains('\u{9b}'),
             "C1 CSI must be escaped"
         );
+    }
+
+    #[test]
+    fn byte_counts() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(12_595), "12.3 KiB");
+        assert_eq!(bytes(3 << 30), "3.0 GiB");
     }
 
     #[test]

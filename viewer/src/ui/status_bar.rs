@@ -30,11 +30,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         t.store.traces,
         app.rate()
     );
-    #[allow(clippy::cast_precision_loss)]
-    let mib = t.store.bytes as f64 / (1024.0 * 1024.0);
-    text.push_str(&format!(" · ~{mib:.0} MiB"));
+    text.push_str(&format!(" · ~{}", crate::format::bytes(t.store.bytes)));
     if t.store.evicted > 0 {
         text.push_str(&format!(" · {} evicted", t.store.evicted));
+    }
+    if t.store.trace_full > 0 {
+        text.push_str(&format!(" · {} dropped (trace full)", t.store.trace_full));
     }
     if t.store.rejected > 0 {
         text.push_str(&format!(" · {} rejected", t.store.rejected));
