@@ -36,6 +36,12 @@ pub enum Action {
     FilterApply,
     /// Stop typing, keeping the filter that was applied before.
     FilterCancel,
+    /// In a trace: select the next span matching the find text (typed after `/`).
+    FindNext,
+    /// In a trace: select the previous span matching the find text.
+    FindPrev,
+    /// In a trace: select the next span with an error status.
+    NextError,
     /// Collapse or expand the selected span's subtree.
     ToggleCollapse,
     /// Collapse the selected subtree, or go to the parent if already collapsed.

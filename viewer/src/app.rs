@@ -9,6 +9,7 @@ use rustc_hash::FxHashSet;
 
 use crate::action::Action;
 use crate::keymap::Mode;
+use crate::model::Span;
 use crate::receiver::Counters;
 use crate::server::{SharedStore, Totals};
 use crate::store::filter::Query;
@@ -119,6 +120,8 @@ pub struct TraceView {
     pub cursor: Cursor,
     /// Scroll of the full-screen detail.
     pub detail_scroll: usize,
+    /// The text to find spans by (`/`, then `n`/`N`).
+    pub find: Option<String>,
 }
 
 impl TraceView {
@@ -133,6 +136,7 @@ impl TraceView {
             visible: Vec::new(),
             cursor: Cursor::default(),
             detail_scroll: 0,
+            find: None,
         };
         view.recompute_visible(store);
         Some(view)
@@ -147,6 +151,50 @@ impl TraceView {
         self.visible = self
             .tree
             .visible(|r| collapsed.contains(&spans[r.span as usize].span_id));
+    }
+
+    /// Selects the next (or previous) row, in tree order and wrapping around, whose span
+    /// satisfies `pred`, expanding collapsed ancestors so it shows. Returns whether one did.
+    fn select_next(
+        &mut self,
+        store: &Store,
+        forward: bool,
+        include_current: bool,
+        pred: impl Fn(&Span) -> bool,
+    ) -> bool {
+        let Some(t) = store.trace(self.trace) else {
+            return false;
+        };
+        let spans = t.spans();
+        let n = self.tree.rows.len();
+        if n == 0 {
+            return false;
+        }
+        let cur = self.selected_row().unwrap_or(0);
+        let found = (0..n).map(|k| {
+            let step = if include_current { k } else { k + 1 };
+            if forward {
+                (cur + step) % n
+            } else {
+                (cur + n * 2 - step) % n
+            }
+        });
+        let Some(row) = found
+            .into_iter()
+            .find(|&i| pred(&spans[self.tree.rows[i].span as usize]))
+        else {
+            return false;
+        };
+        let mut p = self.tree.rows[row].parent_row;
+        while p != u32::MAX {
+            let r = &self.tree.rows[p as usize];
+            self.collapsed.remove(&spans[r.span as usize].span_id);
+            p = r.parent_row;
+        }
+        let id = spans[self.tree.rows[row].span as usize].span_id;
+        self.recompute_visible(store);
+        App::select_span(self, store, id);
+        true
     }
 
     /// The selected row's index into `tree.rows`.
@@ -388,7 +436,11 @@ impl App {
                 self.reclamp();
             }
             Action::StartFilter => {
-                self.input = Some(self.list.filter.clone().unwrap_or_default());
+                let current = match (&self.screen, &self.trace) {
+                    (Screen::Trace, Some(view)) => view.find.clone(),
+                    _ => self.list.filter.clone(),
+                };
+                self.input = Some(current.unwrap_or_default());
             }
             Action::FilterChar(c) => {
                 if let Some(input) = &mut self.input
@@ -406,9 +458,17 @@ impl App {
             Action::FilterCancel => self.input = None,
             Action::FilterApply => {
                 let text = self.input.take().unwrap_or_default();
-                self.list.filter = (!text.is_empty()).then_some(text);
-                self.list.cursor = Cursor::default();
-                self.force_rebuild();
+                let text = (!text.is_empty()).then_some(text);
+                if self.screen == Screen::Trace {
+                    if let Some(view) = &mut self.trace {
+                        view.find = text;
+                    }
+                    self.find(true, true);
+                } else {
+                    self.list.filter = text;
+                    self.list.cursor = Cursor::default();
+                    self.force_rebuild();
+                }
             }
             Action::ToggleFollow => {
                 self.list.follow = !self.list.follow;
@@ -475,7 +535,50 @@ impl App {
         }
     }
 
+    /// Moves to the next (or previous) span matching the trace view's find text.
+    fn find(&mut self, forward: bool, include_current: bool) {
+        let height = self.trace_height();
+        let store = Arc::clone(&self.store);
+        let store = store.lock();
+        let Some(view) = &mut self.trace else { return };
+        let Some(text) = view.find.clone() else {
+            return;
+        };
+        let query = Query::new(&text);
+        if view.select_next(&store, forward, include_current, |s| {
+            query.matches_span(&store, s)
+        }) {
+            view.cursor.clamp(view.visible.len(), height);
+        } else {
+            self.notice = Some(format!("no span matches {:?}", crate::format::safe(&text)));
+        }
+    }
+
+    fn trace_height(&self) -> usize {
+        ui::layout(self.area(), Screen::Trace, self.detail_pane())
+            .body
+            .height as usize
+    }
+
     fn update_trace(&mut self, action: &Action) {
+        match action {
+            Action::FindNext => return self.find(true, false),
+            Action::FindPrev => return self.find(false, false),
+            Action::NextError => {
+                let height = self.trace_height();
+                let store = Arc::clone(&self.store);
+                let store = store.lock();
+                if let Some(view) = &mut self.trace {
+                    if view.select_next(&store, true, false, Span::is_error) {
+                        view.cursor.clamp(view.visible.len(), height);
+                    } else {
+                        self.notice = Some("no span has an error status".into());
+                    }
+                }
+                return;
+            }
+            _ => {}
+        }
         let height = ui::layout(self.area(), Screen::Trace, self.detail_pane())
             .body
             .height as usize;
@@ -734,6 +837,52 @@ pub(crate) mod tests {
         assert_eq!(app.screen, Screen::Trace);
         app.update(Action::Back);
         assert_eq!(app.screen, Screen::List);
+    }
+
+    #[test]
+    fn find_in_a_trace_expands_to_the_match_and_cycles() {
+        let mut store = three_traces();
+        let mut failing = span(2, 5, 4, 650, 660, "failing grandchild");
+        failing.status = crate::model::StatusCode::Error;
+        store.ingest(batch("b", vec![failing]));
+        let mut app = app_with(store, (80, 24));
+        app.update(Action::Down);
+        app.update(Action::Open);
+        app.update(Action::CollapseAll);
+        assert_eq!(app.trace.as_ref().unwrap().visible.len(), 1);
+        app.update(Action::StartFilter);
+        for c in "grandchild".chars() {
+            app.update(Action::FilterChar(c));
+        }
+        app.update(Action::FilterApply);
+        let name = |app: &App| {
+            let store = app.store.lock();
+            let view = app.trace.as_ref().unwrap();
+            let t = store.trace(view.trace).unwrap();
+            store
+                .str(t.spans()[view.selected_span().unwrap()].name)
+                .to_owned()
+        };
+        assert_eq!(name(&app), "grandchild");
+        assert_eq!(
+            app.trace.as_ref().unwrap().visible.len(),
+            4,
+            "ancestors expanded"
+        );
+        app.update(Action::FindNext);
+        assert_eq!(name(&app), "failing grandchild");
+        app.update(Action::FindNext);
+        assert_eq!(name(&app), "grandchild", "wraps around");
+        app.update(Action::FindPrev);
+        assert_eq!(name(&app), "failing grandchild");
+        app.update(Action::Top);
+        app.update(Action::NextError);
+        assert_eq!(name(&app), "failing grandchild");
+        app.update(Action::StartFilter);
+        app.update(Action::FilterChar('z'));
+        app.update(Action::FilterApply);
+        assert!(app.notice.as_deref().unwrap().contains("no span matches"));
+        assert_eq!(app.screen, Screen::Trace);
     }
 
     #[test]

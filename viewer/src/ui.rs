@@ -254,9 +254,21 @@ mod tests {
 
     #[test]
     fn help_overlay() {
-        let mut app = app_with(sample_store(), (90, 34));
+        let mut app = app_with(sample_store(), (90, 40));
         app.update(Action::ToggleHelp);
         assert_snapshot!(draw(&app));
+    }
+
+    #[test]
+    fn help_fits_a_classic_80x24_terminal() {
+        let mut app = app_with(sample_store(), (80, 24));
+        app.update(Action::ToggleHelp);
+        let screen = draw(&app);
+        for (_, keys) in crate::keymap::HELP {
+            for (_, what) in *keys {
+                assert!(screen.contains(what), "{what:?} missing:\n{screen}");
+            }
+        }
     }
 
     #[test]

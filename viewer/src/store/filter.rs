@@ -7,7 +7,7 @@
 use memchr::memmem;
 
 use super::{Store, TraceRef};
-use crate::model::{Attr, Value};
+use crate::model::{Attr, Span, Value};
 
 /// A compiled filter query.
 pub struct Query {
@@ -62,6 +62,17 @@ impl Query {
 
     fn matches_attrs(&self, attrs: &[Attr]) -> bool {
         attrs.iter().any(|a| self.matches_value(&a.value))
+    }
+
+    /// Whether one span's service, name or an attribute value (its own or its resource's)
+    /// matches.
+    #[must_use]
+    pub fn matches_span(&self, store: &Store, span: &Span) -> bool {
+        let resource = store.resource(span.resource);
+        self.matches(store.str(span.name))
+            || self.matches(store.str(resource.service))
+            || self.matches_attrs(&span.attrs)
+            || self.matches_attrs(&resource.attrs)
     }
 }
 

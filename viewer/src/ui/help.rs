@@ -11,8 +11,11 @@ use crate::keymap::HELP;
 
 pub fn render(area: Rect, buf: &mut Buffer) {
     let mut lines = Vec::new();
+    let entries: usize = HELP.iter().map(|(_, keys)| keys.len() + 1).sum();
+    // Blank lines between sections only where they fit (with the border).
+    let spaced = entries + HELP.len() + 1 <= area.height as usize;
     for (section, keys) in HELP {
-        if !lines.is_empty() {
+        if spaced && !lines.is_empty() {
             lines.push(Line::raw(""));
         }
         lines.push(Line::styled(*section, TITLE));

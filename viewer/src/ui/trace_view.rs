@@ -29,6 +29,12 @@ pub fn render(app: &App, store: &Store, areas: &Areas, buf: &mut Buffer) {
         return;
     };
     render_title(store, trace, areas.title, buf);
+    if let Some(find) = &view.find {
+        let text = format!(" find: {} (n/N) ", safe(find));
+        let w = (text.chars().count() as u16).min(areas.title.width);
+        let x = areas.title.x + areas.title.width - w;
+        put(buf, x, areas.title.y, &text, w, HEADER);
+    }
     let cols = Columns::new(areas.body.width);
     render_axis(trace, &cols, areas.header, buf);
     render_rows(store, trace, view, &cols, areas.body, buf);
