@@ -13,7 +13,7 @@ pub fn render(area: Rect, buf: &mut Buffer) {
     let mut lines = Vec::new();
     let entries: usize = HELP.iter().map(|(_, keys)| keys.len() + 1).sum();
     // Blank lines between sections only where they fit (with the border).
-    let spaced = entries + HELP.len() + 1 <= area.height as usize;
+    let spaced = entries + HELP.len() < area.height as usize;
     for (section, keys) in HELP {
         if spaced && !lines.is_empty() {
             lines.push(Line::raw(""));
