@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Side-by-side ingest figures: the viewer against rotel (a Rust OpenTelemetry collector, run with
+# its blackhole exporter), under the same load from `loadgen`, in one run.
+#
+#   bench/compare.sh                 # small (2 attributes) and typical (14) spans, both receivers
+#   SPANS=200000 bench/compare.sh    # fewer spans per run
+#   bench/compare.sh sustained       # the viewer alone: fixed rate above its cap, RSS sampled
+#
+# Figures, per receiver and span shape:
+#   spans/cpu-s  spans accepted per second of the receiving process's own CPU time
+#                (utime+stime from /proc/PID/stat, read before the load and after it settles)
+#   B/span       resident memory growth / spans accepted (the viewer holds every span: its
+#                --max-spans is set above the run's total; rotel holds none)
+#   startup      from exec to the gRPC port accepting connections
+# and the binaries' sizes. Loopback only; every run is bounded in spans and time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SPANS=${SPANS:-1000000}          # spans per run
+CHILD_SPANS=${CHILD_SPANS:-9}    # 10-span traces
+BATCH=${BATCH:-512}
+WORKERS=${WORKERS:-2}
+PORT=${PORT:-24317}
+RATE=${RATE:-20000}              # sustained mode: spans/s
+MINUTES=${MINUTES:-2}            # sustained mode: how long
+CAP=${CAP:-1000000}              # sustained mode: the viewer's --max-spans
+VENV=target/bench-venv
+TICK=$(getconf CLK_TCK)
+
+log() { echo "$*" >&2; }
+
+build() {
+    log "building viewer and loadgen (release)..."
+    cargo build --release -q -p viewer --bin viewer
+    cargo build --release -q -p demo-client --bin loadgen
+}
+
+rotel_bin() {
+    if [[ ! -x $VENV/bin/python ]]; then
+        python3 -m venv "$VENV"
+    fi
+    if ! "$VENV/bin/python" -c 'import rotel' 2>/dev/null; then
+        log "installing rotel from PyPI into $VENV (pre-release versions only)..."
+        "$VENV/bin/pip" install -q --pre rotel
+    fi
+    "$VENV/bin/python" -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))'
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+now_ns() { date +%s%N; }
+
+wait_port() {
+    local deadline=$(($(now_ns) + 10000000000))
+    until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+        if (($(now_ns) > deadline)); then
+            log "port $1 never opened"
+            return 1
+        fi
+        sleep 0.005
+    done
+}
+
+# Waits until the process's CPU time stops moving (queued work done), at most 20 s.
+wait_settled() {
+    local last now i
+    last=$(cpu_ticks "$1")
+    for i in $(seq 1 100); do
+        sleep 0.2
+        now=$(cpu_ticks "$1")
+        if ((now == last)); then
+            return
+        fi
+        last=$now
+    done
+}
+
+start_receiver() { # name -> sets PID, STARTUP_MS
+    local t0
+    t0=$(now_ns)
+    case $1 in
+    viewer)
+        target/release/viewer --headless --grpc-addr "127.0.0.1:$PORT" \
+            --http-addr "127.0.0.1:$((PORT + 1))" --max-spans "${2:-$((SPANS * 2))}" >/dev/null &
+        ;;
+    rotel)
+        "$ROTEL" start --otlp-grpc-endpoint "127.0.0.1:$PORT" \
+            --otlp-http-endpoint "127.0.0.1:$((PORT + 1))" --exporter blackhole \
+            --pid-file "target/rotel-bench.pid" --log-file "target/rotel-bench.log" >/dev/null 2>&1 &
+        ;;
+    esac
+    PID=$!
+    wait_port "$PORT"
+    STARTUP_MS=$(((($(now_ns) - t0)) / 1000000))
+}
+
+stop_receiver() {
+    kill -9 "$PID" 2>/dev/null || true
+    wait "$PID" 2>/dev/null || true
+}
+
+loadgen() {
+    target/release/loadgen --endpoint "http://127.0.0.1:$PORT" --workers "$WORKERS" \
+        --batch-size "$BATCH" --child-spans "$CHILD_SPANS" "$@"
+}
+
+accepted_of() { sed -n 's/.*accepted \([0-9]*\),.*/\1/p' <<<"$1"; }
+refused_of() { sed -n 's/.*refused \([0-9]*\),.*/\1/p' <<<"$1"; }
+
+compare() {
+    ROTEL=$(rotel_bin)
+    build
+    local traces=$((SPANS / (CHILD_SPANS + 1)))
+    local rows=()
+    for shape in small:2 typical:14; do
+        local name=${shape%%:*} attrs=${shape##*:}
+        for rx in viewer rotel; do
+            start_receiver "$rx"
+            sleep 0.5
+            local rss0 cpu0 out accepted refused cpu1 rss1
+            rss0=$(rss_kib "$PID")
+            cpu0=$(cpu_ticks "$PID")
+            out=$(loadgen --traces "$traces" --attributes "$attrs")
+            wait_settled "$PID"
+            cpu1=$(cpu_ticks "$PID")
+            rss1=$(rss_kib "$PID")
+            accepted=$(accepted_of "$out")
+            refused=$(refused_of "$out")
+            log "$rx $name: $out"
+            stop_receiver
+            rows+=("$(awk -v rx="$rx" -v shape="$name" -v a="$accepted" -v r="$refused" \
+                -v c="$((cpu1 - cpu0))" -v t="$TICK" -v m="$((rss1 - rss0))" -v s="$STARTUP_MS" \
+                'BEGIN { cs = c / t; printf "%-8s %-8s %10d %8d %8.2f %12.0f %8.0f %8d\n",
+                         rx, shape, a, r, cs, (cs > 0 ? a / cs : 0), (a > 0 ? m * 1024 / a : 0), s }')")
+        done
+    done
+    local vsize rsize vstripped
+    vsize=$(stat -c %s target/release/viewer)
+    rsize=$(stat -c %s "$ROTEL")
+    strip -o target/viewer-stripped target/release/viewer
+    vstripped=$(stat -c %s target/viewer-stripped)
+    echo
+    echo "$(nproc) cores; $SPANS spans per run in $((CHILD_SPANS + 1))-span traces, $BATCH-span requests, $WORKERS loadgen workers, gRPC"
+    printf "%-8s %-8s %10s %8s %8s %12s %8s %8s\n" receiver spans accepted refused cpu-s spans/cpu-s B/span startup
+    printf "%s\n" "${rows[@]}"
+    echo
+    echo "binary size: viewer $vsize bytes ($vstripped stripped), rotel-agent $rsize bytes ($("$ROTEL" --version))"
+    echo "ratio viewer/rotel, spans per CPU-second:"
+    printf "%s\n" "${rows[@]}" | awk '{ v[$1 "/" $2] = $6 } END {
+        for (s in v) { split(s, p, "/"); if (p[1] == "viewer" && v["rotel/" p[2]] > 0)
+            printf "  %-8s %.2f\n", p[2], v[s] / v["rotel/" p[2]] } }'
+}
+
+sustained() {
+    build
+    local total=$((RATE * MINUTES * 60))
+    log "viewer, --max-spans $CAP, $RATE spans/s of typical spans for $MINUTES min ($total spans)"
+    start_receiver viewer "$CAP"
+    echo "startup ${STARTUP_MS} ms; RSS every 10 s (KiB):"
+    loadgen --rate "$RATE" --duration "${MINUTES}m" --attributes 14 >target/sustained.out &
+    local lg=$! t=0
+    while kill -0 "$lg" 2>/dev/null; do
+        printf "  t=%4ds rss=%8d KiB cpu=%6.1fs\n" "$t" "$(rss_kib "$PID")" \
+            "$(awk -v c="$(cpu_ticks "$PID")" -v t="$TICK" 'BEGIN { print c / t }')"
+        sleep 10
+        t=$((t + 10))
+    done
+    wait "$lg" || true
+    cat target/sustained.out
+    stop_receiver
+}
+
+case ${1:-compare} in
+compare) compare ;;
+sustained) sustained ;;
+*)
+    echo "usage: $0 [compare|sustained]" >&2
+    exit 2
+    ;;
+esac
