@@ -19,6 +19,10 @@ use viewer::receiver::convert::{self, Limits};
 use viewer::store::Store;
 use viewer::store::filter::Query;
 
+/// The allocator the viewer binary uses (see `src/main.rs`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../../demo-client/src/loadgen/template.rs"]
 #[allow(dead_code)]
 mod template;

@@ -12,6 +12,10 @@ use prost::Message as _;
 use viewer::receiver::convert::{self, Limits};
 use viewer::store::Store;
 
+/// The allocator the viewer binary uses (see `src/main.rs`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../../demo-client/src/loadgen/template.rs"]
 #[allow(dead_code)]
 mod template;

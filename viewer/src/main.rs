@@ -3,6 +3,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use viewer::{Config, headless, tui};
 
+/// Ingest makes and frees many small objects from several threads; glibc's allocator spent
+/// half of the store's ingest time in `malloc` and its consolidation (docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let config = Config::parse();
     for (what, addr) in [
