@@ -14,7 +14,14 @@ pub struct Query {
     needle: Vec<u8>,
     ignore_case: bool,
     finder: memmem::Finder<'static>,
+    /// Whether the needle could occur in a number's or a boolean's text at all; when not,
+    /// those values are skipped instead of formatted.
+    numeric: bool,
+    boolean: bool,
 }
+
+/// Traces per thread below which the filter runs on one thread.
+const PARALLEL_MIN_TRACES: usize = 4096;
 
 impl Query {
     #[must_use]
@@ -26,10 +33,22 @@ impl Query {
             text.as_bytes().to_vec()
         };
         let finder = memmem::Finder::new(&needle).into_owned();
+        // Integers and floats print as digits, '-', '.', 'e', "inf" and "NaN".
+        let numeric = needle
+            .iter()
+            .all(|b| b.is_ascii_digit() || b"-+.eE".contains(b))
+            || [&b"inf"[..], b"NaN", b"nan"]
+                .iter()
+                .any(|w| memmem::find(w, &needle).is_some());
+        let boolean = [&b"true"[..], b"false"]
+            .iter()
+            .any(|w| memmem::find(w, &needle).is_some());
         Self {
             needle,
             ignore_case,
             finder,
+            numeric,
+            boolean,
         }
     }
 
@@ -53,7 +72,9 @@ impl Query {
     fn matches_value(&self, v: &Value) -> bool {
         match v {
             Value::Str(s) => self.matches(s),
-            Value::Bool(_) | Value::Int(_) | Value::Double(_) => self.matches(&v.to_string()),
+            Value::Bool(b) => self.boolean && self.matches(if *b { "true" } else { "false" }),
+            Value::Int(i) => self.numeric && self.matches(&StackText::of(i)),
+            Value::Double(_) => self.numeric && self.matches(&v.to_string()),
             Value::Array(items) => items.iter().any(|i| self.matches_value(i)),
             Value::Map(items) => items.iter().any(|(_, i)| self.matches_value(i)),
             Value::Bytes(_) | Value::Empty => false,
@@ -79,6 +100,10 @@ impl Query {
 impl Store {
     /// Traces, in arrival order, with at least one span whose service name, span name or an
     /// attribute value (span or resource) contains the query.
+    ///
+    /// Interned strings and resources are tested once each; then, per trace, every span's name
+    /// and resource (table look-ups) before any attribute value. Large stores are split over
+    /// the available cores.
     #[must_use]
     pub fn filter(&self, query: &Query) -> Vec<TraceRef> {
         let sym_match: Vec<bool> = self.strings().iter().map(|s| query.matches(s)).collect();
@@ -87,17 +112,76 @@ impl Store {
             .iter()
             .map(|r| sym_match[r.service.0 as usize] || query.matches_attrs(&r.attrs))
             .collect();
-        self.traces_by_arrival()
-            .filter(|&r| {
-                self.trace(r).is_some_and(|t| {
-                    t.spans().iter().any(|s| {
-                        sym_match[s.name.0 as usize]
-                            || res_match[s.resource.0 as usize]
-                            || query.matches_attrs(&s.attrs)
-                    })
-                })
+        let keep = |r: &TraceRef| {
+            self.trace(*r).is_some_and(|t| {
+                let spans = t.spans();
+                spans.iter().any(|s| {
+                    sym_match.get(s.name.0 as usize).copied().unwrap_or(false)
+                        || res_match
+                            .get(s.resource.0 as usize)
+                            .copied()
+                            .unwrap_or(false)
+                }) || spans.iter().any(|s| query.matches_attrs(&s.attrs))
             })
-            .collect()
+        };
+        let all: Vec<TraceRef> = self.traces_by_arrival().collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(all.len() / PARALLEL_MIN_TRACES)
+            .max(1);
+        if threads == 1 {
+            return all.into_iter().filter(|r| keep(r)).collect();
+        }
+        let chunk = all.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = all
+                .chunks(chunk)
+                .map(|part| {
+                    let keep = &keep;
+                    scope
+                        .spawn(move || part.iter().copied().filter(|r| keep(r)).collect::<Vec<_>>())
+                })
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    }
+}
+
+/// A number's text on the stack, so testing an integer attribute does not allocate.
+struct StackText {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl StackText {
+    fn of(i: &i64) -> Self {
+        use std::fmt::Write as _;
+        let mut t = Self {
+            buf: [0; 24],
+            len: 0,
+        };
+        let _ = write!(t, "{i}");
+        t
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for StackText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
     }
 }
 
@@ -138,5 +222,42 @@ mod tests {
         assert!(ids("nothing-like-this").is_empty());
         // Attribute keys alone do not match: "user.id" is a key, not a value.
         assert!(ids("user.id").is_empty());
+    }
+
+    #[test]
+    fn numbers_and_booleans_match_their_text() {
+        let mut store = Store::new(100);
+        let mut s = span(1, 1, 0, 0, 1, "a");
+        s.attrs = vec![
+            ("http.response.status_code".into(), Value::Int(-4040)),
+            ("cache.hit".into(), Value::Bool(true)),
+            ("ratio".into(), Value::Double(0.25)),
+        ];
+        store.ingest(batch("svc", vec![s]));
+        let hits = |q: &str| store.filter(&Query::new(q)).len();
+        assert_eq!(hits("404"), 1);
+        assert_eq!(hits("-40"), 1);
+        assert_eq!(hits("rue"), 1);
+        assert_eq!(hits("0.25"), 1);
+        assert_eq!(hits("false"), 0);
+        assert_eq!(hits("4041"), 0);
+    }
+
+    #[test]
+    fn large_stores_filter_in_parallel_and_keep_arrival_order() {
+        let mut store = Store::new(100_000);
+        for i in 1..=20_000u128 {
+            let name = if i % 7 == 0 { "wanted" } else { "other" };
+            let mut s = span(i, 1, 0, 0, 1, "x");
+            s.attrs = vec![("k".into(), Value::Str(name.into()))];
+            store.ingest(batch("svc", vec![s]));
+        }
+        let ids: Vec<u128> = store
+            .filter(&Query::new("want"))
+            .into_iter()
+            .map(|r| store.trace(r).unwrap().id)
+            .collect();
+        let expected: Vec<u128> = (1..=20_000u128).filter(|i| i % 7 == 0).collect();
+        assert_eq!(ids, expected);
     }
 }
