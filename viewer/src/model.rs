@@ -87,6 +87,9 @@ impl StatusCode {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Str(CompactString),
+    /// A string the store has interned (stored attributes only; read it with
+    /// `Store::value_text`).
+    Sym(Sym),
     Bool(bool),
     Int(i64),
     Double(f64),
@@ -111,6 +114,7 @@ impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Str(s) => f.write_str(s),
+            Self::Sym(s) => write!(f, "#{}", s.0),
             Self::Bool(b) => write!(f, "{b}"),
             Self::Int(i) => write!(f, "{i}"),
             Self::Double(d) => write!(f, "{d}"),

@@ -16,6 +16,9 @@ use crate::model::{
     SpanExtra, SpanId, Sym, TraceId, Value,
 };
 
+/// String attribute values up to this many bytes are interned.
+const MAX_INTERNED_VALUE: usize = 64;
+
 /// Traces with more spans than this keep a hash index of span ids; smaller ones scan.
 const INDEX_THRESHOLD: usize = 16;
 
@@ -436,9 +439,43 @@ impl Store {
             .into_iter()
             .map(|(k, value)| Attr {
                 key: self.strings.intern(&k),
-                value,
+                value: match value {
+                    // Short strings repeat (methods, routes, hosts): interned, they take no
+                    // room of their own and the filter tests each distinct one once.
+                    Value::Str(s) if s.len() <= MAX_INTERNED_VALUE => {
+                        Value::Sym(self.strings.intern(&s))
+                    }
+                    other => other,
+                },
             })
             .collect()
+    }
+
+    /// A stored value with an interned string read back as a plain string value.
+    #[must_use]
+    pub fn resolve(&self, v: &Value) -> Value {
+        match v {
+            Value::Sym(s) => Value::Str(self.str(*s).into()),
+            other => other.clone(),
+        }
+    }
+
+    /// A stored value's text, as shown to the user.
+    #[must_use]
+    pub fn value_text<'a>(&'a self, v: &'a Value) -> std::borrow::Cow<'a, str> {
+        match v {
+            Value::Sym(s) => std::borrow::Cow::Borrowed(self.str(*s)),
+            Value::Str(s) => std::borrow::Cow::Borrowed(s),
+            other => std::borrow::Cow::Owned(other.to_string()),
+        }
+    }
+
+    /// Whether a stored value equals an incoming one.
+    fn value_eq(&self, stored: &Value, new: &Value) -> bool {
+        match (stored, new) {
+            (Value::Sym(s), Value::Str(t)) => self.str(*s) == t.as_str(),
+            (a, b) => a == b,
+        }
     }
 
     fn convert_span(&mut self, new: NewSpan, resource: ResourceId, scope: ScopeId) -> Span {
@@ -505,11 +542,9 @@ impl Store {
             for &id in candidates {
                 let stored = &self.resources[id.0 as usize];
                 let same = stored.attrs.len() == attrs.len()
-                    && stored
-                        .attrs
-                        .iter()
-                        .zip(attrs)
-                        .all(|(a, (k, v))| self.strings.get(a.key) == k && a.value == *v);
+                    && stored.attrs.iter().zip(attrs).all(|(a, (k, v))| {
+                        self.strings.get(a.key) == k && self.value_eq(&a.value, v)
+                    });
                 if same {
                     return id;
                 }
@@ -552,6 +587,7 @@ fn hash_value(v: &Value, h: &mut FxHasher) {
     std::mem::discriminant(v).hash(h);
     match v {
         Value::Str(s) => s.hash(h),
+        Value::Sym(s) => s.hash(h),
         Value::Bool(b) => b.hash(h),
         Value::Int(i) => i.hash(h),
         Value::Double(d) => d.to_bits().hash(h),

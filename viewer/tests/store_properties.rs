@@ -322,12 +322,13 @@ fn reference_match(query: &str, hay: &str) -> bool {
     }
 }
 
-fn value_matches(query: &str, v: &Value) -> bool {
+fn value_matches(store: &Store, query: &str, v: &Value) -> bool {
     match v {
         Value::Str(s) => reference_match(query, s),
+        Value::Sym(s) => reference_match(query, store.str(*s)),
         Value::Int(_) | Value::Bool(_) | Value::Double(_) => reference_match(query, &v.to_string()),
-        Value::Array(items) => items.iter().any(|i| value_matches(query, i)),
-        Value::Map(items) => items.iter().any(|(_, i)| value_matches(query, i)),
+        Value::Array(items) => items.iter().any(|i| value_matches(store, query, i)),
+        Value::Map(items) => items.iter().any(|(_, i)| value_matches(store, query, i)),
         Value::Bytes(_) | Value::Empty => false,
     }
 }
@@ -341,8 +342,13 @@ fn check_filter(store: &Store, query: &str) -> Result<(), TestCaseError> {
                 let res = store.resource(s.resource);
                 reference_match(query, store.str(s.name))
                     || reference_match(query, store.service_of(s))
-                    || res.attrs.iter().any(|a| value_matches(query, &a.value))
-                    || s.attrs.iter().any(|a| value_matches(query, &a.value))
+                    || res
+                        .attrs
+                        .iter()
+                        .any(|a| value_matches(store, query, &a.value))
+                    || s.attrs
+                        .iter()
+                        .any(|a| value_matches(store, query, &a.value))
             })
         })
         .collect();

@@ -7,7 +7,7 @@
 use memchr::memmem;
 
 use super::{Store, TraceRef};
-use crate::model::{Attr, Span, Value};
+use crate::model::{Attr, Span, Sym, Value};
 
 /// A compiled filter query.
 pub struct Query {
@@ -69,20 +69,21 @@ impl Query {
             .any(|pos| hay[pos..pos + self.needle.len()].eq_ignore_ascii_case(&self.needle))
     }
 
-    fn matches_value(&self, v: &Value) -> bool {
+    fn matches_value(&self, v: &Value, sym: &impl Fn(Sym) -> bool) -> bool {
         match v {
             Value::Str(s) => self.matches(s),
+            Value::Sym(s) => sym(*s),
             Value::Bool(b) => self.boolean && self.matches(if *b { "true" } else { "false" }),
             Value::Int(i) => self.numeric && self.matches(&StackText::of(i)),
             Value::Double(_) => self.numeric && self.matches(&v.to_string()),
-            Value::Array(items) => items.iter().any(|i| self.matches_value(i)),
-            Value::Map(items) => items.iter().any(|(_, i)| self.matches_value(i)),
+            Value::Array(items) => items.iter().any(|i| self.matches_value(i, sym)),
+            Value::Map(items) => items.iter().any(|(_, i)| self.matches_value(i, sym)),
             Value::Bytes(_) | Value::Empty => false,
         }
     }
 
-    fn matches_attrs(&self, attrs: &[Attr]) -> bool {
-        attrs.iter().any(|a| self.matches_value(&a.value))
+    fn matches_attrs(&self, attrs: &[Attr], sym: &impl Fn(Sym) -> bool) -> bool {
+        attrs.iter().any(|a| self.matches_value(&a.value, sym))
     }
 
     /// Whether one span's service, name or an attribute value (its own or its resource's)
@@ -90,10 +91,11 @@ impl Query {
     #[must_use]
     pub fn matches_span(&self, store: &Store, span: &Span) -> bool {
         let resource = store.resource(span.resource);
+        let sym = |s: Sym| self.matches(store.str(s));
         self.matches(store.str(span.name))
             || self.matches(store.str(resource.service))
-            || self.matches_attrs(&span.attrs)
-            || self.matches_attrs(&resource.attrs)
+            || self.matches_attrs(&span.attrs, &sym)
+            || self.matches_attrs(&resource.attrs, &sym)
     }
 }
 
@@ -107,10 +109,11 @@ impl Store {
     #[must_use]
     pub fn filter(&self, query: &Query) -> Vec<TraceRef> {
         let sym_match: Vec<bool> = self.strings().iter().map(|s| query.matches(s)).collect();
+        let sym = |s: Sym| sym_match.get(s.0 as usize).copied().unwrap_or(false);
         let res_match: Vec<bool> = self
             .resources()
             .iter()
-            .map(|r| sym_match[r.service.0 as usize] || query.matches_attrs(&r.attrs))
+            .map(|r| sym_match[r.service.0 as usize] || query.matches_attrs(&r.attrs, &sym))
             .collect();
         let keep = |r: &TraceRef| {
             self.trace(*r).is_some_and(|t| {
@@ -121,7 +124,7 @@ impl Store {
                             .get(s.resource.0 as usize)
                             .copied()
                             .unwrap_or(false)
-                }) || spans.iter().any(|s| query.matches_attrs(&s.attrs))
+                }) || spans.iter().any(|s| query.matches_attrs(&s.attrs, &sym))
             })
         };
         let all: Vec<TraceRef> = self.traces_by_arrival().collect();

@@ -57,7 +57,7 @@ fn value_heap(v: &Value) -> usize {
                     .map(|(k, v)| str_heap(k) + value_heap(v))
                     .sum::<usize>()
         }
-        Value::Bool(_) | Value::Int(_) | Value::Double(_) | Value::Empty => 0,
+        Value::Sym(_) | Value::Bool(_) | Value::Int(_) | Value::Double(_) | Value::Empty => 0,
     }
 }
 
@@ -80,6 +80,9 @@ impl Remap {
     fn attrs(&mut self, attrs: &mut [Attr]) {
         for a in attrs {
             a.key = self.sym(a.key);
+            if let Value::Sym(s) = &mut a.value {
+                *s = self.sym(*s);
+            }
         }
     }
 }
@@ -148,8 +151,12 @@ impl Store {
         self.strings = remap.new;
         let mut resource_ids: FxHashMap<u64, Vec<ResourceId>> = FxHashMap::default();
         for (i, r) in resources.iter().enumerate() {
-            let key =
-                super::resource_key(r.attrs.iter().map(|a| (self.strings.get(a.key), &a.value)));
+            let resolved: Vec<(&str, Value)> = r
+                .attrs
+                .iter()
+                .map(|a| (self.strings.get(a.key), self.resolve(&a.value)))
+                .collect();
+            let key = super::resource_key(resolved.iter().map(|(k, v)| (*k, v)));
             resource_ids
                 .entry(key)
                 .or_default()

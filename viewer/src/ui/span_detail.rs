@@ -139,7 +139,7 @@ fn attrs(store: &Store, attrs: &[Attr], indent: &str, out: &mut Vec<Line<'static
         }
         out.push(Line::from(vec![
             TextSpan::styled(format!("{indent}{} = ", safe(store.str(a.key))), KEY),
-            TextSpan::raw(safe(&a.value.to_string()).into_owned()),
+            TextSpan::raw(safe(&store.value_text(&a.value)).into_owned()),
         ]));
     }
 }
