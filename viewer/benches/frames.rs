@@ -87,6 +87,45 @@ fn frames(c: &mut Criterion) {
         g.finish();
     }
     bench_draw(c, "frame/trace_list_1m_spans", &million);
+
+    // Input to frame: a key's action carried out, then the frame drawn (terminal I/O aside).
+    let mut million = million;
+    {
+        let mut terminal = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).unwrap();
+        let mut down = true;
+        c.bench_function("input_to_frame/list_1m_spans", |b| {
+            b.iter(|| {
+                million.update(if down { Action::Down } else { Action::Up });
+                down = !down;
+                terminal
+                    .draw(|f| f.render_widget(&million, f.area()))
+                    .unwrap();
+            });
+        });
+    }
+    // While following: new data arrives, the list is rebuilt from the store (at most every
+    // 200 ms), under the store's lock.
+    {
+        let shape = Shape::for_batch(9, 14, 500);
+        let limits = Limits::default();
+        let mut now = Instant::now();
+        let mut next_id = 10_000_000u128;
+        let mut g = c.benchmark_group("refresh");
+        g.sample_size(10);
+        g.bench_function("list_1m_spans_after_new_data", |b| {
+            b.iter(|| {
+                let req = template::request(&shape, T0, Some(next_id));
+                next_id += shape.traces_per_request as u128;
+                million
+                    .store
+                    .lock()
+                    .ingest(convert::trace_request(req, &limits).0);
+                now += std::time::Duration::from_secs(1);
+                black_box(million.refresh(now));
+            });
+        });
+        g.finish();
+    }
     let mut bottom = million;
     bottom.update(Action::Bottom);
     bench_draw(c, "frame/trace_list_1m_spans_bottom", &bottom);
