@@ -3,6 +3,7 @@
 
 pub mod conn;
 pub mod convert;
+pub mod decode;
 pub mod grpc;
 pub mod http;
 

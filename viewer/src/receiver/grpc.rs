@@ -1,6 +1,11 @@
 //! OTLP/gRPC: TraceService, MetricsService and LogsService.
+//!
+//! Traces do not go through prost's generated server: [`DirectTraces`] is the same service with
+//! a codec whose decoder hands the message bytes to [`decode::trace_request`], which builds our
+//! model directly. Metrics and logs, which are only counted, keep the generated servers.
 
 use std::future::Future;
+use std::task::{Context, Poll};
 
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
@@ -14,20 +19,18 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
 use tokio::net::TcpListener;
-use tonic::codec::CompressionEncoding;
-use tonic::codegen::http;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder};
+use tonic::codegen::{Body, BoxFuture, StdError, http};
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
 use super::conn::LimitedListener;
-use super::{Counters, Ingest, Options, Refusal, UNAUTHENTICATED, convert};
+use super::{Counters, Ingest, Limits, Options, Refusal, UNAUTHENTICATED, convert, decode};
+use crate::model::Batch;
 
 /// Serves OTLP/gRPC on an already-bound listener until `shutdown` completes.
 pub async fn serve(
@@ -52,10 +55,10 @@ pub async fn serve(
         .timeout(timeout)
         .layer(tower::util::MapResponseLayer::new(map_refusals))
         .add_service(InterceptedService::new(
-            TraceServiceServer::new(svc.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max),
+            DirectTraces {
+                otlp: svc.clone(),
+                max_decoding_message_size: max,
+            },
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
@@ -118,13 +121,123 @@ fn refusal_status(r: &Refusal) -> Status {
     }
 }
 
-#[tonic::async_trait]
-impl TraceService for Otlp {
-    async fn export(
+/// The gRPC path of `TraceService/Export`.
+const TRACE_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// `opentelemetry.proto.collector.trace.v1.TraceService`, decoding straight into our model. Built
+/// as prost's generated `TraceServiceServer` is, with [`TraceCodec`] in place of `ProstCodec`.
+#[derive(Clone)]
+struct DirectTraces {
+    otlp: Otlp,
+    max_decoding_message_size: usize,
+}
+
+impl tonic::server::NamedService for DirectTraces {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+}
+
+impl<B> tower::Service<http::Request<B>> for DirectTraces
+where
+    B: Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        if req.uri().path() != TRACE_EXPORT_PATH {
+            return Box::pin(async move {
+                let mut response = http::Response::new(tonic::body::Body::default());
+                let headers = response.headers_mut();
+                headers.insert(
+                    Status::GRPC_STATUS,
+                    (tonic::Code::Unimplemented as i32).into(),
+                );
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    tonic::metadata::GRPC_CONTENT_TYPE,
+                );
+                Ok(response)
+            });
+        }
+        let otlp = self.otlp.clone();
+        let max = self.max_decoding_message_size;
+        Box::pin(async move {
+            let codec = TraceCodec {
+                limits: otlp.0.limits,
+            };
+            let mut grpc = tonic::server::Grpc::new(codec)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(max);
+            Ok(grpc.unary(Export(otlp), req).await)
+        })
+    }
+}
+
+/// Decodes requests with [`decode::trace_request`]; encodes responses with prost.
+struct TraceCodec {
+    limits: Limits,
+}
+
+impl Codec for TraceCodec {
+    type Encode = ExportTraceServiceResponse;
+    type Decode = (Batch, String);
+    type Encoder = tonic_prost::ProstEncoder<ExportTraceServiceResponse>;
+    type Decoder = TraceDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        tonic_prost::ProstEncoder::new(tonic::codec::BufferSettings::default())
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        TraceDecoder {
+            limits: self.limits,
+        }
+    }
+}
+
+struct TraceDecoder {
+    limits: Limits,
+}
+
+impl Decoder for TraceDecoder {
+    type Item = (Batch, String);
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
+        use bytes::Buf as _;
+        // The message's bytes, without a copy (the frame buffer is split off).
+        let bytes = buf.copy_to_bytes(buf.remaining());
+        decode::trace_request(&bytes, &self.limits)
+            .map(Some)
+            .map_err(|e| Status::invalid_argument(e.to_string()))
+    }
+}
+
+/// The unary handler: hands the decoded batch to the store and reports partial success.
+struct Export(Otlp);
+
+impl tonic::server::UnaryService<(Batch, String)> for Export {
+    type Response = ExportTraceServiceResponse;
+    type Future = BoxFuture<Response<Self::Response>, Status>;
+
+    fn call(&mut self, request: Request<(Batch, String)>) -> Self::Future {
+        let otlp = self.0.clone();
+        Box::pin(async move { otlp.export_traces(request.into_inner()).await })
+    }
+}
+
+impl Otlp {
+    async fn export_traces(
         &self,
-        request: Request<ExportTraceServiceRequest>,
+        (batch, problem): (Batch, String),
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let (batch, problem) = convert::trace_request(request.into_inner(), &self.0.limits);
         let rejected = batch.rejected;
         self.0.send(batch).await.map_err(|r| refusal_status(&r))?;
         let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {

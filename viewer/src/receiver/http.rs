@@ -234,8 +234,22 @@ fn to_json<M: serde::Serialize>(m: &M) -> Vec<u8> {
 async fn traces(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let (format, body) = unpack(&headers, body, st.max_message_size)?;
-        let req: ExportTraceServiceRequest = decode(format, &body)?;
-        let (batch, problem) = convert::trace_request(req, &st.ingest.limits);
+        let (batch, problem) = match format {
+            // Protobuf straight into our model; JSON through serde and convert.
+            Format::Protobuf => {
+                super::decode::trace_request(&body, &st.ingest.limits).map_err(|e| {
+                    Refused::new(
+                        StatusCode::BAD_REQUEST,
+                        format,
+                        format!("malformed protobuf: {e}"),
+                    )
+                })?
+            }
+            Format::Json => {
+                let req: ExportTraceServiceRequest = decode(format, &body)?;
+                convert::trace_request(req, &st.ingest.limits)
+            }
+        };
         let rejected = batch.rejected;
         st.ingest.send(batch).await.map_err(|r| {
             let msg = match r {
