@@ -435,9 +435,11 @@ impl Store {
     }
 
     fn convert_attrs(&mut self, attrs: Vec<NewAttr>) -> Box<[Attr]> {
-        attrs
-            .into_iter()
-            .map(|(k, value)| Attr {
+        // Built in a fresh, exactly sized allocation: collecting in place would reuse the
+        // incoming vector's larger block, and shrinking it keeps most of that block with
+        // mimalloc (measured: ~300 bytes more per typical span).
+        let mut out = Vec::with_capacity(attrs.len());
+        out.extend(attrs.into_iter().map(|(k, value)| Attr {
                 key: self.strings.intern(&k),
                 value: match value {
                     // Short strings repeat (methods, routes, hosts): interned, they take no
@@ -447,8 +449,8 @@ impl Store {
                     }
                     other => other,
                 },
-            })
-            .collect()
+            }));
+        out.into_boxed_slice()
     }
 
     /// A stored value with an interned string read back as a plain string value.
