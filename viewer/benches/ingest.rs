@@ -1,6 +1,8 @@
 //! Ingest throughput, in process: protobuf decode alone (the ceiling any OTLP receiver has),
-//! decode plus our conversion, store ingest alone, and all three together. The requests are the
-//! ones `loadgen` sends (its template module is included here as is).
+//! decode plus our conversion, store ingest alone, and all three together; then the direct
+//! decoder the receivers use (`receiver::decode`, bytes straight to our model), alone and with
+//! the store. The requests are the ones `loadgen` sends (its template module is included here as
+//! is).
 //!
 //! `cargo bench -p viewer --bench ingest`
 
@@ -10,6 +12,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 use viewer::receiver::convert::{self, Limits};
+use viewer::receiver::decode;
 use viewer::store::Store;
 
 /// The allocator the viewer binary uses (see `src/main.rs`).
@@ -87,6 +90,23 @@ fn ingest(c: &mut Criterion) {
                 i = (i + 1) % reqs.len();
                 let req = ExportTraceServiceRequest::decode(reqs[i].as_slice()).unwrap();
                 store.ingest(convert::trace_request(req, &limits).0);
+            });
+        });
+        g.bench_function("direct", |b| {
+            b.iter(|| {
+                i = (i + 1) % reqs.len();
+                black_box(decode::trace_request(reqs[i].as_slice(), &limits).unwrap())
+            });
+        });
+        let mut store = Store::new(1_000_000);
+        g.bench_function("direct+store", |b| {
+            b.iter(|| {
+                i = (i + 1) % reqs.len();
+                store.ingest(
+                    decode::trace_request(reqs[i].as_slice(), &limits)
+                        .unwrap()
+                        .0,
+                );
             });
         });
         g.finish();
