@@ -152,11 +152,66 @@ impl std::fmt::Display for Value {
 /// An attribute as it arrives: an owned key.
 pub type NewAttr = (String, Value);
 
-/// A stored attribute: an interned key and a value.
+/// A stored attribute: an interned key and its value, in 16 bytes. Interned strings, numbers
+/// and booleans sit inline; anything else (long strings, bytes, arrays, maps) is boxed.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Attr {
-    pub key: Sym,
-    pub value: Value,
+pub enum Attr {
+    Sym { key: Sym, value: Sym },
+    Int { key: Sym, value: i64 },
+    Double { key: Sym, value: f64 },
+    Bool { key: Sym, value: bool },
+    Other { key: Sym, value: Box<Value> },
+}
+
+impl Attr {
+    /// Packs a value (already interned where it should be).
+    #[must_use]
+    pub fn new(key: Sym, value: Value) -> Self {
+        match value {
+            Value::Sym(value) => Self::Sym { key, value },
+            Value::Int(value) => Self::Int { key, value },
+            Value::Double(value) => Self::Double { key, value },
+            Value::Bool(value) => Self::Bool { key, value },
+            other => Self::Other {
+                key,
+                value: Box::new(other),
+            },
+        }
+    }
+
+    #[must_use]
+    pub fn key(&self) -> Sym {
+        match self {
+            Self::Sym { key, .. }
+            | Self::Int { key, .. }
+            | Self::Double { key, .. }
+            | Self::Bool { key, .. }
+            | Self::Other { key, .. } => *key,
+        }
+    }
+
+    pub fn key_mut(&mut self) -> &mut Sym {
+        match self {
+            Self::Sym { key, .. }
+            | Self::Int { key, .. }
+            | Self::Double { key, .. }
+            | Self::Bool { key, .. }
+            | Self::Other { key, .. } => key,
+        }
+    }
+
+    /// The value; an interned string comes back as [`Value::Sym`].
+    #[must_use]
+    pub fn value(&self) -> std::borrow::Cow<'_, Value> {
+        use std::borrow::Cow;
+        match self {
+            Self::Sym { value, .. } => Cow::Owned(Value::Sym(*value)),
+            Self::Int { value, .. } => Cow::Owned(Value::Int(*value)),
+            Self::Double { value, .. } => Cow::Owned(Value::Double(*value)),
+            Self::Bool { value, .. } => Cow::Owned(Value::Bool(*value)),
+            Self::Other { value, .. } => Cow::Borrowed(value),
+        }
+    }
 }
 
 /// One request's worth of spans, grouped by resource and scope as in OTLP.
@@ -323,7 +378,7 @@ mod tests {
             "{}",
             std::mem::size_of::<Value>()
         );
-        assert!(std::mem::size_of::<Attr>() <= 40);
+        assert_eq!(std::mem::size_of::<Attr>(), 16);
         assert!(
             std::mem::size_of::<Span>() <= 80,
             "{}",

@@ -439,17 +439,18 @@ impl Store {
         // incoming vector's larger block, and shrinking it keeps most of that block with
         // mimalloc (measured: ~300 bytes more per typical span).
         let mut out = Vec::with_capacity(attrs.len());
-        out.extend(attrs.into_iter().map(|(k, value)| Attr {
-                key: self.strings.intern(&k),
-                value: match value {
-                    // Short strings repeat (methods, routes, hosts): interned, they take no
-                    // room of their own and the filter tests each distinct one once.
-                    Value::Str(s) if s.len() <= MAX_INTERNED_VALUE => {
-                        Value::Sym(self.strings.intern(&s))
-                    }
-                    other => other,
-                },
-            }));
+        out.extend(attrs.into_iter().map(|(k, value)| {
+            let key = self.strings.intern(&k);
+            let value = match value {
+                // Short strings repeat (methods, routes, hosts): interned, they take no room
+                // of their own and the filter tests each distinct one once.
+                Value::Str(s) if s.len() <= MAX_INTERNED_VALUE => {
+                    Value::Sym(self.strings.intern(&s))
+                }
+                other => other,
+            };
+            Attr::new(key, value)
+        }));
         out.into_boxed_slice()
     }
 
@@ -545,7 +546,7 @@ impl Store {
                 let stored = &self.resources[id.0 as usize];
                 let same = stored.attrs.len() == attrs.len()
                     && stored.attrs.iter().zip(attrs).all(|(a, (k, v))| {
-                        self.strings.get(a.key) == k && self.value_eq(&a.value, v)
+                        self.strings.get(a.key()) == k && self.value_eq(&a.value(), v)
                     });
                 if same {
                     return id;

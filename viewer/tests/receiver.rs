@@ -472,7 +472,7 @@ async fn per_span_limits_truncate_and_cap() {
         assert_eq!(t.span_count(), 2, "third span dropped: the trace is full");
         let first = &t.spans()[0];
         assert_eq!(first.attrs.len(), 3);
-        let value = store.value_text(&first.attrs[0].value).into_owned();
+        let value = store.value_text(&first.attrs[0].value()).into_owned();
         assert!(value.starts_with(&"v".repeat(32)), "{value}");
         assert!(value.ends_with("…[68 more bytes]"), "{value}");
         assert_eq!(store.stats().trace_full, 1);

@@ -345,10 +345,10 @@ fn check_filter(store: &Store, query: &str) -> Result<(), TestCaseError> {
                     || res
                         .attrs
                         .iter()
-                        .any(|a| value_matches(store, query, &a.value))
+                        .any(|a| value_matches(store, query, &a.value()))
                     || s.attrs
                         .iter()
-                        .any(|a| value_matches(store, query, &a.value))
+                        .any(|a| value_matches(store, query, &a.value()))
             })
         })
         .collect();

@@ -83,7 +83,15 @@ impl Query {
     }
 
     fn matches_attrs(&self, attrs: &[Attr], sym: &impl Fn(Sym) -> bool) -> bool {
-        attrs.iter().any(|a| self.matches_value(&a.value, sym))
+        attrs.iter().any(|a| match a {
+            Attr::Sym { value, .. } => sym(*value),
+            Attr::Int { value, .. } => self.numeric && self.matches(&StackText::of(value)),
+            Attr::Bool { value, .. } => {
+                self.boolean && self.matches(if *value { "true" } else { "false" })
+            }
+            Attr::Double { value, .. } => self.numeric && self.matches(&value.to_string()),
+            Attr::Other { value, .. } => self.matches_value(value, sym),
+        })
     }
 
     /// Whether one span's service, name or an attribute value (its own or its resource's)

@@ -36,7 +36,14 @@ pub fn span_bytes(s: &Span) -> usize {
 }
 
 fn attrs_bytes(attrs: &[Attr]) -> usize {
-    std::mem::size_of_val(attrs) + attrs.iter().map(|a| value_heap(&a.value)).sum::<usize>()
+    std::mem::size_of_val(attrs)
+        + attrs
+            .iter()
+            .map(|a| match a {
+                Attr::Other { value, .. } => size_of::<Value>() + value_heap(value),
+                _ => 0,
+            })
+            .sum::<usize>()
 }
 
 fn str_heap(s: &CompactString) -> usize {
@@ -79,9 +86,10 @@ impl Remap {
 
     fn attrs(&mut self, attrs: &mut [Attr]) {
         for a in attrs {
-            a.key = self.sym(a.key);
-            if let Value::Sym(s) = &mut a.value {
-                *s = self.sym(*s);
+            let key = a.key_mut();
+            *key = self.sym(*key);
+            if let Attr::Sym { value, .. } = a {
+                *value = self.sym(*value);
             }
         }
     }
@@ -154,7 +162,7 @@ impl Store {
             let resolved: Vec<(&str, Value)> = r
                 .attrs
                 .iter()
-                .map(|a| (self.strings.get(a.key), self.resolve(&a.value)))
+                .map(|a| (self.strings.get(a.key()), self.resolve(&a.value())))
                 .collect();
             let key = super::resource_key(resolved.iter().map(|(k, v)| (*k, v)));
             resource_ids
@@ -206,10 +214,10 @@ mod tests {
         let t = store.trace(store.find(last).unwrap()).unwrap();
         let s = t.root();
         assert_eq!(store.str(s.name), format!("name {}", last - 1));
-        assert_eq!(store.str(s.attrs[0].key), format!("key {}", last - 1));
+        assert_eq!(store.str(s.attrs[0].key()), format!("key {}", last - 1));
         assert_eq!(store.service_of(s), format!("service {}", (last - 1) % 7));
         let res = store.resource(s.resource);
-        assert_eq!(store.str(res.attrs[1].key), format!("res {}", last - 1));
+        assert_eq!(store.str(res.attrs[1].key()), format!("res {}", last - 1));
     }
 
     #[test]

@@ -138,8 +138,8 @@ fn attrs(store: &Store, attrs: &[Attr], indent: &str, out: &mut Vec<Line<'static
             return;
         }
         out.push(Line::from(vec![
-            TextSpan::styled(format!("{indent}{} = ", safe(store.str(a.key))), KEY),
-            TextSpan::raw(safe(&store.value_text(&a.value)).into_owned()),
+            TextSpan::styled(format!("{indent}{} = ", safe(store.str(a.key()))), KEY),
+            TextSpan::raw(safe(&store.value_text(&a.value())).into_owned()),
         ]));
     }
 }
