@@ -126,6 +126,33 @@ fn frames(c: &mut Criterion) {
         });
         g.finish();
     }
+    // The worst case for the list: 1,000,000 one-span traces.
+    {
+        let shape = Shape {
+            child_spans: 0,
+            attributes: 2,
+            traces_per_request: 500,
+        };
+        let mut traces = app_of(store_of(shape, 2_000));
+        let limits = Limits::default();
+        let mut now = Instant::now();
+        let mut next_id = 10_000_000u128;
+        let mut g = c.benchmark_group("refresh");
+        g.sample_size(10);
+        g.bench_function("list_1m_traces_after_new_data", |b| {
+            b.iter(|| {
+                let req = template::request(&shape, T0, Some(next_id));
+                next_id += shape.traces_per_request as u128;
+                traces
+                    .store
+                    .lock()
+                    .ingest(convert::trace_request(req, &limits).0);
+                now += std::time::Duration::from_secs(1);
+                black_box(traces.refresh(now));
+            });
+        });
+        g.finish();
+    }
     let mut bottom = million;
     bottom.update(Action::Bottom);
     bench_draw(c, "frame/trace_list_1m_spans_bottom", &bottom);

@@ -104,6 +104,9 @@ pub struct TraceList {
     pub filter: Option<String>,
     seen_generation: u64,
     last_refresh: Option<Instant>,
+    /// How long the last rebuild took: rebuilds are spaced to at least ten times that, so a
+    /// huge store never keeps the UI (or the store's lock) busy more than a tenth of the time.
+    rebuild_cost: Duration,
     last_filter_run: Option<Instant>,
 }
 
@@ -316,10 +319,9 @@ impl App {
         self.rate.sample(now, totals.store.received);
         let mut changed = totals != self.totals;
         self.totals = totals;
-        let due = self
-            .list
-            .last_refresh
-            .is_none_or(|t| now.duration_since(t) >= REFRESH_EVERY);
+        let due = self.list.last_refresh.is_none_or(|t| {
+            now.duration_since(t) >= REFRESH_EVERY.max(self.list.rebuild_cost * 10)
+        });
         if store.generation() != self.list.seen_generation && due {
             if self.list.follow {
                 let filter_due = self
@@ -371,6 +373,7 @@ impl App {
 
     /// Rebuilds the list's rows from the store: filter, then sort; keeps the selected trace.
     fn rebuild_rows(&mut self, store: &Store, now: Instant) {
+        let began = Instant::now();
         let selected = self.list.rows.get(self.list.cursor.selected).copied();
         let mut rows: Vec<TraceRef> = match &self.list.filter {
             Some(f) => {
@@ -379,24 +382,30 @@ impl App {
             }
             None => store.traces_by_arrival().collect(),
         };
-        // Arrival order is nearly start order, so the stable sort's run detection makes the
-        // default sort close to linear.
+        // Newest first. Each trace's sort key is read once, into a contiguous vector, and
+        // sorted there; arrival order is nearly start order, so for the default sort the check
+        // below usually finds nothing to do at all.
         rows.reverse();
-        let key = |r: &TraceRef| store.trace(*r);
-        match self.list.sort {
-            Sort::Time => rows.sort_by_key(|r| std::cmp::Reverse(key(r).map_or(0, |t| t.start))),
-            Sort::Duration => {
-                rows.sort_by_cached_key(|r| std::cmp::Reverse(key(r).map_or(0, |t| t.duration())));
-            }
-            Sort::Spans => {
-                rows.sort_by_cached_key(|r| {
-                    std::cmp::Reverse(key(r).map_or(0, |t| t.span_count()))
+        let mut keyed: Vec<(std::cmp::Reverse<u64>, TraceRef)> = rows
+            .iter()
+            .map(|r| {
+                let k = store.trace(*r).map_or(0, |t| match self.list.sort {
+                    Sort::Time => t.start,
+                    Sort::Duration => t.duration(),
+                    Sort::Spans => t.span_count() as u64,
                 });
-            }
+                (std::cmp::Reverse(k), *r)
+            })
+            .collect();
+        if !keyed.is_sorted_by_key(|(k, _)| *k) {
+            keyed.sort_by_key(|(k, _)| *k);
         }
+        rows.clear();
+        rows.extend(keyed.into_iter().map(|(_, r)| r));
         self.list.rows = rows;
         self.list.seen_generation = store.generation();
         self.list.last_refresh = Some(now);
+        self.list.rebuild_cost = began.elapsed();
         if let Some(sel) = selected
             && self.list.cursor.selected != 0
             && let Some(pos) = self.list.rows.iter().position(|r| *r == sel)
