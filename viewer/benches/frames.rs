@@ -65,6 +65,27 @@ fn bench_draw(c: &mut Criterion, name: &str, app: &App) {
     });
 }
 
+/// One request of `shape` ingested with new trace ids, then the list refreshed.
+fn bench_refresh(c: &mut Criterion, name: &str, app: &mut App, shape: Shape) {
+    let limits = Limits::default();
+    let mut now = Instant::now();
+    let mut next_id = 10_000_000u128;
+    let mut g = c.benchmark_group("refresh");
+    g.sample_size(10);
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            let req = template::request(&shape, T0, Some(next_id));
+            next_id += shape.traces_per_request as u128;
+            app.store
+                .lock()
+                .ingest(convert::trace_request(req, &limits).0);
+            now += std::time::Duration::from_secs(1);
+            black_box(app.refresh(now));
+        });
+    });
+    g.finish();
+}
+
 fn frames(c: &mut Criterion) {
     // 1,000,000 spans: 100,000 traces of 10 spans with 14 attributes each.
     let million = app_of(store_of(Shape::for_batch(9, 14, 500), 2_000));
@@ -105,54 +126,21 @@ fn frames(c: &mut Criterion) {
     }
     // While following: new data arrives, the list is rebuilt from the store (at most every
     // 200 ms), under the store's lock.
-    {
-        let shape = Shape::for_batch(9, 14, 500);
-        let limits = Limits::default();
-        let mut now = Instant::now();
-        let mut next_id = 10_000_000u128;
-        let mut g = c.benchmark_group("refresh");
-        g.sample_size(10);
-        g.bench_function("list_1m_spans_after_new_data", |b| {
-            b.iter(|| {
-                let req = template::request(&shape, T0, Some(next_id));
-                next_id += shape.traces_per_request as u128;
-                million
-                    .store
-                    .lock()
-                    .ingest(convert::trace_request(req, &limits).0);
-                now += std::time::Duration::from_secs(1);
-                black_box(million.refresh(now));
-            });
-        });
-        g.finish();
-    }
+    bench_refresh(
+        c,
+        "list_1m_spans_after_new_data",
+        &mut million,
+        Shape::for_batch(9, 14, 500),
+    );
     // The worst case for the list: 1,000,000 one-span traces.
-    {
-        let shape = Shape {
-            child_spans: 0,
-            attributes: 2,
-            traces_per_request: 500,
-        };
-        let mut traces = app_of(store_of(shape, 2_000));
-        let limits = Limits::default();
-        let mut now = Instant::now();
-        let mut next_id = 10_000_000u128;
-        let mut g = c.benchmark_group("refresh");
-        g.sample_size(10);
-        g.bench_function("list_1m_traces_after_new_data", |b| {
-            b.iter(|| {
-                let req = template::request(&shape, T0, Some(next_id));
-                next_id += shape.traces_per_request as u128;
-                traces
-                    .store
-                    .lock()
-                    .ingest(convert::trace_request(req, &limits).0);
-                now += std::time::Duration::from_secs(1);
-                black_box(traces.refresh(now));
-            });
-        });
-        g.finish();
-    }
+    let one_span = Shape {
+        child_spans: 0,
+        attributes: 2,
+        traces_per_request: 500,
+    };
+    let mut traces = app_of(store_of(one_span, 2_000));
+    bench_refresh(c, "list_1m_traces_after_new_data", &mut traces, one_span);
+    drop(traces);
     let mut bottom = million;
     bottom.update(Action::Bottom);
     bench_draw(c, "frame/trace_list_1m_spans_bottom", &bottom);
