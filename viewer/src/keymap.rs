@@ -36,7 +36,7 @@ pub const HELP: &[(&str, &[(&str, &str)])] = &[
         "Trace list",
         &[
             ("Enter", "open the trace"),
-            ("/", "filter: services, span names, attribute values"),
+            ("/", "filter: services, names, attribute values, trace id"),
             ("Esc", "clear the filter"),
             ("f", "follow new traces / pause"),
             ("s", "sort by time, duration, span count"),

@@ -18,6 +18,8 @@ pub struct Query {
     /// those values are skipped instead of formatted.
     numeric: bool,
     boolean: bool,
+    /// The query read as a whole trace id (32 hex digits), if it is one.
+    trace_id: Option<u128>,
 }
 
 /// Traces per thread below which the filter runs on one thread.
@@ -43,7 +45,12 @@ impl Query {
         let boolean = [&b"true"[..], b"false"]
             .iter()
             .any(|w| memmem::find(w, &needle).is_some());
+        let hex = text.trim();
+        let trace_id = (hex.len() == 32)
+            .then(|| u128::from_str_radix(hex, 16).ok())
+            .flatten();
         Self {
+            trace_id,
             needle,
             ignore_case,
             finder,
@@ -125,6 +132,9 @@ impl Store {
             .collect();
         let keep = |r: &TraceRef| {
             self.trace(*r).is_some_and(|t| {
+                if query.trace_id == Some(t.id) {
+                    return true;
+                }
                 let spans = t.spans();
                 spans.iter().any(|s| {
                     sym_match.get(s.name.0 as usize).copied().unwrap_or(false)
@@ -201,6 +211,21 @@ mod tests {
     use super::*;
     use crate::model::Value;
     use crate::store::tests::{batch, span};
+
+    #[test]
+    fn a_whole_trace_id_finds_its_trace() {
+        let mut store = Store::new(100);
+        store.ingest(batch("a", vec![span(0xabc, 1, 0, 0, 1, "x")]));
+        store.ingest(batch("a", vec![span(0xdef, 1, 0, 0, 1, "y")]));
+        let found = store.filter(&Query::new("00000000000000000000000000000DEF"));
+        assert_eq!(found.len(), 1);
+        assert_eq!(store.trace(found[0]).unwrap().id, 0xdef);
+        assert!(
+            store
+                .filter(&Query::new("0000000000000000000000000000ffff"))
+                .is_empty()
+        );
+    }
 
     #[test]
     fn smart_case() {
