@@ -149,8 +149,9 @@ impl std::fmt::Display for Value {
     }
 }
 
-/// An attribute as it arrives: an owned key.
-pub type NewAttr = (String, Value);
+/// An attribute as it arrives: an owned key, inline when up to 24 bytes (almost every key),
+/// so decoding an attribute allocates nothing.
+pub type NewAttr = (CompactString, Value);
 
 /// A stored attribute: an interned key and its value, in 16 bytes. Interned strings, numbers
 /// and booleans sit inline; anything else (long strings, bytes, arrays, maps) is boxed.
@@ -253,7 +254,7 @@ pub struct NewSpan {
     pub trace_id: TraceId,
     pub span_id: SpanId,
     pub parent_id: SpanId,
-    pub name: String,
+    pub name: CompactString,
     pub kind: SpanKind,
     pub start: u64,
     pub end: u64,
@@ -267,7 +268,7 @@ pub struct NewSpan {
 #[derive(Debug, Default, Clone)]
 pub struct NewEvent {
     pub time: u64,
-    pub name: String,
+    pub name: CompactString,
     pub attrs: Vec<NewAttr>,
 }
 

@@ -614,7 +614,7 @@ pub(crate) mod tests {
             trace_id: trace,
             span_id: id,
             parent_id: parent,
-            name: name.to_owned(),
+            name: name.into(),
             start,
             end,
             ..NewSpan::default()

@@ -93,7 +93,7 @@ fn span_of(
         trace_id,
         span_id,
         parent_id,
-        name: s.name,
+        name: s.name.into(),
         kind: SpanKind::from_otlp(s.kind),
         start: s.start_time_unix_nano,
         end: s.end_time_unix_nano,
@@ -106,7 +106,7 @@ fn span_of(
             .take(limits.max_events)
             .map(|e| NewEvent {
                 time: e.time_unix_nano,
-                name: e.name,
+                name: e.name.into(),
                 attrs: attrs(e.attributes, limits),
             })
             .collect(),
@@ -140,7 +140,7 @@ fn id8(b: &[u8]) -> Option<u64> {
 fn attrs(kvs: Vec<KeyValue>, limits: &Limits) -> Vec<NewAttr> {
     kvs.into_iter()
         .take(limits.max_attrs)
-        .map(|kv| (kv.key, value(kv.value, limits, 0)))
+        .map(|kv| (kv.key.into(), value(kv.value, limits, 0)))
         .collect()
 }
 

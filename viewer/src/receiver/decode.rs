@@ -226,7 +226,7 @@ fn resource(buf: &[u8], limits: &Limits, attrs: &mut Vec<NewAttr>) -> R<()> {
 fn push_attr(buf: &[u8], limits: &Limits, attrs: &mut Vec<NewAttr>) -> R<()> {
     if attrs.len() < limits.max_attrs {
         let (key, value) = key_value(buf, limits, 0)?;
-        attrs.push((key.to_owned(), value));
+        attrs.push((CompactString::from(key), value));
     }
     Ok(())
 }
@@ -341,7 +341,7 @@ fn span(buf: &[u8], limits: &Limits) -> R<Result<NewSpan, &'static str>> {
         trace_id,
         span_id,
         parent_id,
-        name: name.to_owned(),
+        name: CompactString::from(name),
         kind: SpanKind::from_otlp(kind),
         start,
         end,
@@ -384,7 +384,7 @@ fn event(buf: &[u8], limits: &Limits) -> R<NewEvent> {
     }
     Ok(NewEvent {
         time,
-        name: name.to_owned(),
+        name: CompactString::from(name),
         attrs,
     })
 }

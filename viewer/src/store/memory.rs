@@ -195,11 +195,11 @@ mod tests {
         let mut store = Store::new(100);
         for i in 0..3 * COMPACT_FLOOR as u64 {
             let mut s = span(u128::from(i) + 1, 1, 0, i, i + 1, &format!("name {i}"));
-            s.attrs = vec![(format!("key {i}"), Value::Str("v".into()))];
+            s.attrs = vec![(format!("key {i}").into(), Value::Str("v".into()))];
             let mut b = batch(&format!("service {}", i % 7), vec![s]);
             b.resources[0]
                 .attrs
-                .push((format!("res {i}"), Value::Int(1)));
+                .push((format!("res {i}").into(), Value::Int(1)));
             store.ingest(b);
         }
         assert!(store.stats().compactions >= 1);
