@@ -4,6 +4,7 @@
 #
 #   bench/compare.sh                 # small (2 attributes) and typical (14) spans, both receivers
 #   SPANS=200000 bench/compare.sh    # fewer spans per run
+#   ROUNDS=5 bench/compare.sh        # more rounds (default 3; the summary takes medians)
 #   bench/compare.sh sustained       # the viewer alone: fixed rate above its cap, RSS sampled
 #
 # Figures, per receiver and span shape:
@@ -24,6 +25,7 @@ PORT=${PORT:-24317}
 RATE=${RATE:-20000}              # sustained mode: spans/s
 MINUTES=${MINUTES:-2}            # sustained mode: how long
 CAP=${CAP:-1000000}              # sustained mode: the viewer's --max-spans
+ROUNDS=${ROUNDS:-3}              # compare mode: rounds, alternating the receivers
 VENV=target/bench-venv
 TICK=$(getconf CLK_TCK)
 
@@ -111,27 +113,32 @@ compare() {
     ROTEL=$(rotel_bin)
     build
     local traces=$((SPANS / (CHILD_SPANS + 1)))
-    local rows=()
-    for shape in small:2 typical:14; do
-        local name=${shape%%:*} attrs=${shape##*:}
-        for rx in viewer rotel; do
-            start_receiver "$rx"
-            sleep 0.5
-            local rss0 cpu0 out accepted refused cpu1 rss1
-            rss0=$(rss_kib "$PID")
-            cpu0=$(cpu_ticks "$PID")
-            out=$(loadgen --traces "$traces" --attributes "$attrs")
-            wait_settled "$PID"
-            cpu1=$(cpu_ticks "$PID")
-            rss1=$(rss_kib "$PID")
-            accepted=$(accepted_of "$out")
-            refused=$(refused_of "$out")
-            log "$rx $name: $out"
-            stop_receiver
-            rows+=("$(awk -v rx="$rx" -v shape="$name" -v a="$accepted" -v r="$refused" \
-                -v c="$((cpu1 - cpu0))" -v t="$TICK" -v m="$((rss1 - rss0))" -v s="$STARTUP_MS" \
-                'BEGIN { cs = c / t; printf "%-8s %-8s %10d %8d %8.2f %12.0f %8.0f %8d\n",
-                         rx, shape, a, r, cs, (cs > 0 ? a / cs : 0), (a > 0 ? m * 1024 / a : 0), s }')")
+    local rows=() round
+    # Rounds alternate the receivers, so a burst of other work on the shared cores hits both;
+    # the summary takes each receiver's median round.
+    for round in $(seq 1 "$ROUNDS"); do
+        for shape in small:2 typical:14; do
+            local name=${shape%%:*} attrs=${shape##*:}
+            for rx in viewer rotel; do
+                start_receiver "$rx"
+                sleep 0.5
+                local rss0 cpu0 out accepted refused cpu1 rss1
+                rss0=$(rss_kib "$PID")
+                cpu0=$(cpu_ticks "$PID")
+                out=$(loadgen --traces "$traces" --attributes "$attrs")
+                wait_settled "$PID"
+                cpu1=$(cpu_ticks "$PID")
+                rss1=$(rss_kib "$PID")
+                accepted=$(accepted_of "$out")
+                refused=$(refused_of "$out")
+                log "round $round, $rx $name: $out"
+                stop_receiver
+                rows+=("$(awk -v rx="$rx" -v shape="$name" -v a="$accepted" -v r="$refused" \
+                    -v c="$((cpu1 - cpu0))" -v t="$TICK" -v m="$((rss1 - rss0))" -v s="$STARTUP_MS" \
+                    -v n="$round" \
+                    'BEGIN { cs = c / t; printf "%-8s %-8s %5d %10d %8d %8.2f %12.0f %8.0f %8d\n",
+                             rx, shape, n, a, r, cs, (cs > 0 ? a / cs : 0), (a > 0 ? m * 1024 / a : 0), s }')")
+            done
         done
     done
     local vsize rsize vstripped
@@ -140,15 +147,17 @@ compare() {
     strip -o target/viewer-stripped target/release/viewer
     vstripped=$(stat -c %s target/viewer-stripped)
     echo
-    echo "$(nproc) cores; $SPANS spans per run in $((CHILD_SPANS + 1))-span traces, $BATCH-span requests, $WORKERS loadgen workers, gRPC"
-    printf "%-8s %-8s %10s %8s %8s %12s %8s %8s\n" receiver spans accepted refused cpu-s spans/cpu-s B/span startup
+    echo "$(nproc) cores; $SPANS spans per run in $((CHILD_SPANS + 1))-span traces, $BATCH-span requests, $WORKERS loadgen workers, gRPC, $ROUNDS round(s)"
+    printf "%-8s %-8s %5s %10s %8s %8s %12s %8s %8s\n" receiver spans round accepted refused cpu-s spans/cpu-s B/span startup
     printf "%s\n" "${rows[@]}"
     echo
     echo "binary size: viewer $vsize bytes ($vstripped stripped), rotel-agent $rsize bytes ($("$ROTEL" --version))"
-    echo "ratio viewer/rotel, spans per CPU-second:"
-    printf "%s\n" "${rows[@]}" | awk '{ v[$1 "/" $2] = $6 } END {
-        for (s in v) { split(s, p, "/"); if (p[1] == "viewer" && v["rotel/" p[2]] > 0)
-            printf "  %-8s %.2f\n", p[2], v[s] / v["rotel/" p[2]] } }'
+    echo "median spans per CPU-second over $ROUNDS round(s), and the ratio viewer/rotel:"
+    printf "%s\n" "${rows[@]}" | sort -k1,1 -k2,2 -k7,7n | awk '
+        { key = $1 "/" $2; n[key]++; v[key, n[key]] = $7; shapes[$2] = 1 }
+        function median(k) { c = n[k]; return c % 2 ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2 }
+        END { for (s in shapes) { vm = median("viewer/" s); rm = median("rotel/" s)
+              printf "  %-8s viewer %9.0f  rotel %9.0f  ratio %.2f\n", s, vm, rm, (rm > 0 ? vm / rm : 0) } }'
 }
 
 sustained() {
