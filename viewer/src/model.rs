@@ -1,10 +1,18 @@
 //! The viewer's own span model, independent of the protobuf types.
 //!
-//! Two layers live here: the *incoming* types ([`Batch`], [`NewSpan`]) that the receiver builds
-//! at the boundary, owning plain strings, and the *stored* types ([`Span`], [`Attr`]) that the
-//! store keeps, with names and keys interned as [`Sym`]s so a stored span stays small.
+//! Two layers live here: the *incoming* types ([`Batch`], [`NewSpan`], in `batch`) that the
+//! receiver builds at the boundary, with every string in one buffer per request, and the *stored*
+//! types ([`Span`], [`Attr`]) that the store keeps, with names and keys interned as [`Sym`]s so a
+//! stored span stays small.
+
+mod batch;
 
 use compact_str::CompactString;
+
+pub use batch::{
+    Batch, NewAttr, NewEvent, NewLink, NewResourceSpans, NewScopeSpans, NewSpan, NewValue,
+    OwnedAttr, OwnedEvent, OwnedLink, OwnedResource, OwnedScope, OwnedSpan, Text,
+};
 
 /// An interned string: an index into the store's string table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -149,10 +157,6 @@ impl std::fmt::Display for Value {
     }
 }
 
-/// An attribute as it arrives: an owned key, inline when up to 24 bytes (almost every key),
-/// so decoding an attribute allocates nothing.
-pub type NewAttr = (CompactString, Value);
-
 /// A stored attribute: an interned key and its value, in 16 bytes. Interned strings, numbers
 /// and booleans sit inline; anything else (long strings, bytes, arrays, maps) is boxed.
 #[derive(Clone, Debug, PartialEq)]
@@ -213,70 +217,6 @@ impl Attr {
             Self::Other { value, .. } => Cow::Borrowed(value),
         }
     }
-}
-
-/// One request's worth of spans, grouped by resource and scope as in OTLP.
-#[derive(Debug, Default)]
-pub struct Batch {
-    pub resources: Vec<NewResourceSpans>,
-    /// Spans dropped at the boundary (invalid ids); reported back to the sender.
-    pub rejected: u64,
-}
-
-impl Batch {
-    /// Number of valid spans in the batch.
-    #[must_use]
-    pub fn span_count(&self) -> usize {
-        self.resources
-            .iter()
-            .flat_map(|r| &r.scopes)
-            .map(|s| s.spans.len())
-            .sum()
-    }
-}
-
-#[derive(Debug, Default)]
-pub struct NewResourceSpans {
-    pub attrs: Vec<NewAttr>,
-    pub scopes: Vec<NewScopeSpans>,
-}
-
-#[derive(Debug, Default)]
-pub struct NewScopeSpans {
-    pub name: String,
-    pub version: String,
-    pub spans: Vec<NewSpan>,
-}
-
-/// A span as it arrives from the receiver, owning its strings.
-#[derive(Debug, Default, Clone)]
-pub struct NewSpan {
-    pub trace_id: TraceId,
-    pub span_id: SpanId,
-    pub parent_id: SpanId,
-    pub name: CompactString,
-    pub kind: SpanKind,
-    pub start: u64,
-    pub end: u64,
-    pub status: StatusCode,
-    pub status_message: String,
-    pub attrs: Vec<NewAttr>,
-    pub events: Vec<NewEvent>,
-    pub links: Vec<NewLink>,
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct NewEvent {
-    pub time: u64,
-    pub name: CompactString,
-    pub attrs: Vec<NewAttr>,
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct NewLink {
-    pub trace_id: TraceId,
-    pub span_id: SpanId,
-    pub attrs: Vec<NewAttr>,
 }
 
 /// Index of an interned resource (its attributes and service name).

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::model::{
-    Attr, Batch, Event, Link, NewAttr, NewSpan, Resource, ResourceId, Scope, ScopeId, Span,
+    Attr, Batch, Event, Link, NewAttr, NewSpan, NewValue, Resource, ResourceId, Scope, ScopeId, Span,
     SpanExtra, SpanId, Sym, TraceId, Value,
 };
 
@@ -348,14 +348,14 @@ impl Store {
     pub fn ingest(&mut self, batch: Batch) {
         self.stats.rejected += batch.rejected;
         self.stats.received += batch.rejected;
-        for rs in batch.resources {
-            let resource = self.intern_resource(&rs.attrs);
+        for rs in &batch.resources {
+            let resource = self.intern_resource(&batch, &rs.attrs);
             let service = self.resources[resource.0 as usize].service;
-            for ss in rs.scopes {
-                let scope = self.intern_scope(&ss.name, &ss.version);
-                for span in ss.spans {
+            for ss in &rs.scopes {
+                let scope = self.intern_scope(batch.str(ss.name), batch.str(ss.version));
+                for span in &ss.spans {
                     self.stats.received += 1;
-                    self.insert(span, resource, scope, service);
+                    self.insert(&batch, span, resource, scope, service);
                 }
             }
         }
@@ -364,9 +364,16 @@ impl Store {
         self.maybe_compact();
     }
 
-    fn insert(&mut self, new: NewSpan, resource: ResourceId, scope: ScopeId, service: Sym) {
+    fn insert(
+        &mut self,
+        batch: &Batch,
+        new: &NewSpan,
+        resource: ResourceId,
+        scope: ScopeId,
+        service: Sym,
+    ) {
         let trace_id = new.trace_id;
-        let span = self.convert_span(new, resource, scope);
+        let span = self.convert_span(batch, new, resource, scope);
         let slot = match self.by_id.get(&trace_id) {
             Some(&slot) => slot,
             None => self.new_trace(trace_id),
@@ -434,20 +441,24 @@ impl Store {
         }
     }
 
-    fn convert_attrs(&mut self, attrs: Vec<NewAttr>) -> Box<[Attr]> {
-        // Built in a fresh, exactly sized allocation: collecting in place would reuse the
-        // incoming vector's larger block, and shrinking it keeps most of that block with
-        // mimalloc (measured: ~300 bytes more per typical span).
+    fn convert_attrs(&mut self, batch: &Batch, attrs: &[NewAttr]) -> Box<[Attr]> {
+        // Built in an exactly sized allocation: a grown vector shrunk to fit keeps most of its
+        // block with mimalloc (measured: ~300 bytes more per typical span).
         let mut out = Vec::with_capacity(attrs.len());
-        out.extend(attrs.into_iter().map(|(k, value)| {
-            let key = self.strings.intern(&k);
-            let value = match value {
-                // Short strings repeat (methods, routes, hosts): interned, they take no room
-                // of their own and the filter tests each distinct one once.
-                Value::Str(s) if s.len() <= MAX_INTERNED_VALUE => {
-                    Value::Sym(self.strings.intern(&s))
+        out.extend(attrs.iter().map(|a| {
+            let key = self.strings.intern(batch.str(a.key));
+            let value = match &a.value {
+                NewValue::Str(t) => {
+                    let s = batch.str(*t);
+                    // Short strings repeat (methods, routes, hosts): interned, they take no
+                    // room of their own and the filter tests each distinct one once.
+                    if s.len() <= MAX_INTERNED_VALUE {
+                        Value::Sym(self.strings.intern(s))
+                    } else {
+                        Value::Str(s.into())
+                    }
                 }
-                other => other,
+                NewValue::Other(v) => v.clone(),
             };
             Attr::new(key, value)
         }));
@@ -481,46 +492,53 @@ impl Store {
         }
     }
 
-    fn convert_span(&mut self, new: NewSpan, resource: ResourceId, scope: ScopeId) -> Span {
-        let extra =
-            if new.status_message.is_empty() && new.events.is_empty() && new.links.is_empty() {
-                None
-            } else {
-                let events = new
-                    .events
-                    .into_iter()
-                    .map(|e| Event {
-                        time: e.time,
-                        name: self.strings.intern(&e.name),
-                        attrs: self.convert_attrs(e.attrs),
-                    })
-                    .collect();
-                let links = new
-                    .links
-                    .into_iter()
-                    .map(|l| Link {
-                        trace_id: l.trace_id,
-                        span_id: l.span_id,
-                        attrs: self.convert_attrs(l.attrs),
-                    })
-                    .collect();
-                Some(Box::new(SpanExtra {
-                    status_message: new.status_message.into_boxed_str(),
-                    events,
-                    links,
-                }))
-            };
+    fn convert_span(
+        &mut self,
+        batch: &Batch,
+        new: &NewSpan,
+        resource: ResourceId,
+        scope: ScopeId,
+    ) -> Span {
+        let status_message = batch.str(new.status_message);
+        let extra = if status_message.is_empty() && new.events.is_empty() && new.links.is_empty()
+        {
+            None
+        } else {
+            let events = new
+                .events
+                .iter()
+                .map(|e| Event {
+                    time: e.time,
+                    name: self.strings.intern(batch.str(e.name)),
+                    attrs: self.convert_attrs(batch, &e.attrs),
+                })
+                .collect();
+            let links = new
+                .links
+                .iter()
+                .map(|l| Link {
+                    trace_id: l.trace_id,
+                    span_id: l.span_id,
+                    attrs: self.convert_attrs(batch, &l.attrs),
+                })
+                .collect();
+            Some(Box::new(SpanExtra {
+                status_message: status_message.into(),
+                events,
+                links,
+            }))
+        };
         Span {
             span_id: new.span_id,
             parent_id: new.parent_id,
             start: new.start,
             end: new.end,
-            name: self.strings.intern(&new.name),
+            name: self.strings.intern(batch.str(new.name)),
             resource,
             scope,
             kind: new.kind,
             status: new.status,
-            attrs: self.convert_attrs(new.attrs),
+            attrs: self.convert_attrs(batch, batch.attrs_of(new)),
             extra,
         }
     }
@@ -539,14 +557,18 @@ impl Store {
         id
     }
 
-    fn intern_resource(&mut self, attrs: &[NewAttr]) -> ResourceId {
-        let key = resource_key(attrs.iter().map(|(k, v)| (k.as_str(), v)));
+    fn intern_resource(&mut self, batch: &Batch, new_attrs: &[NewAttr]) -> ResourceId {
+        let attrs: Vec<(&str, Value)> = new_attrs
+            .iter()
+            .map(|a| (batch.str(a.key), batch.value(&a.value)))
+            .collect();
+        let key = resource_key(attrs.iter().map(|(k, v)| (*k, v)));
         if let Some(candidates) = self.resource_ids.get(&key) {
             for &id in candidates {
                 let stored = &self.resources[id.0 as usize];
                 let same = stored.attrs.len() == attrs.len()
-                    && stored.attrs.iter().zip(attrs).all(|(a, (k, v))| {
-                        self.strings.get(a.key()) == k && self.value_eq(&a.value(), v)
+                    && stored.attrs.iter().zip(&attrs).all(|(a, (k, v))| {
+                        self.strings.get(a.key()) == *k && self.value_eq(&a.value(), v)
                     });
                 if same {
                     return id;
@@ -555,11 +577,11 @@ impl Store {
         }
         let service = attrs
             .iter()
-            .find(|(k, _)| k == "service.name")
+            .find(|(k, _)| *k == "service.name")
             .and_then(|(_, v)| v.as_str())
             .unwrap_or("unknown_service");
         let service = self.strings.intern(service);
-        let stored = self.convert_attrs(attrs.to_vec());
+        let stored = self.convert_attrs(batch, new_attrs);
         let id = ResourceId(u32::try_from(self.resources.len()).unwrap_or(u32::MAX));
         self.resources.push(Resource {
             service,
@@ -607,32 +629,32 @@ fn hash_value(v: &Value, h: &mut FxHasher) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::{NewResourceSpans, NewScopeSpans, StatusCode};
+    use crate::model::{OwnedResource, OwnedScope, OwnedSpan, StatusCode};
 
-    pub fn span(trace: u128, id: u64, parent: u64, start: u64, end: u64, name: &str) -> NewSpan {
-        NewSpan {
+    pub fn span(trace: u128, id: u64, parent: u64, start: u64, end: u64, name: &str) -> OwnedSpan {
+        OwnedSpan {
             trace_id: trace,
             span_id: id,
             parent_id: parent,
             name: name.into(),
             start,
             end,
-            ..NewSpan::default()
+            ..OwnedSpan::default()
         }
     }
 
-    pub fn batch(service: &str, spans: Vec<NewSpan>) -> Batch {
-        Batch {
-            resources: vec![NewResourceSpans {
+    pub fn batch(service: &str, spans: Vec<OwnedSpan>) -> Batch {
+        Batch::from_owned(
+            vec![OwnedResource {
                 attrs: vec![("service.name".into(), Value::Str(service.into()))],
-                scopes: vec![NewScopeSpans {
+                scopes: vec![OwnedScope {
                     name: "test".into(),
                     version: "1".into(),
                     spans,
                 }],
             }],
-            rejected: 0,
-        }
+            0,
+        )
     }
 
     #[test]

@@ -138,7 +138,7 @@ mod tests {
 
     use crate::action::Action;
     use crate::app::tests::app_with;
-    use crate::model::{NewEvent, NewLink, SpanKind, StatusCode, Value};
+    use crate::model::{OwnedEvent, OwnedLink, SpanKind, StatusCode, Value};
     use crate::store::Store;
     use crate::store::tests::{batch, span};
 
@@ -154,7 +154,7 @@ mod tests {
         ];
         root.status = StatusCode::Error;
         root.status_message = "payment failed".into();
-        root.events = vec![NewEvent {
+        root.events = vec![OwnedEvent {
             time: T0 + 100_000_000,
             name: "exception".into(),
             attrs: vec![(
@@ -162,7 +162,7 @@ mod tests {
                 Value::Str("card declined".into()),
             )],
         }];
-        root.links = vec![NewLink {
+        root.links = vec![OwnedLink {
             trace_id: 0xbbbb,
             span_id: 7,
             attrs: vec![],

@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::FileFailurePersistence;
-use viewer::model::{Batch, NewResourceSpans, NewScopeSpans, NewSpan, StatusCode, Value};
+use viewer::model::{Batch, OwnedResource, OwnedScope, OwnedSpan, StatusCode, Value};
 use viewer::receiver::Counters;
 use viewer::store::filter::Query;
 use viewer::store::tree::{TopKind, Tree};
@@ -146,32 +146,29 @@ fn batches(run: &Run) -> Vec<Batch> {
         };
         let (now, later) = rest.split_at(take);
         rest = later;
-        let mut batch = Batch {
-            resources: Vec::new(),
-            rejected: run.rejected[k % run.rejected.len()],
-        };
+        let mut resources: Vec<OwnedResource> = Vec::new();
         for s in now {
-            let same = batch.resources.last().is_some_and(|r| {
+            let same = resources.last().is_some_and(|r| {
                 r.attrs
                     .first()
                     .and_then(|(_, v)| v.as_str())
                     .is_some_and(|v| v == s.service)
             });
             if !same {
-                batch.resources.push(NewResourceSpans {
+                resources.push(OwnedResource {
                     attrs: vec![
                         ("service.name".into(), Value::Str(s.service.into())),
                         ("host".into(), Value::Str("box-9".into())),
                     ],
-                    scopes: vec![NewScopeSpans {
+                    scopes: vec![OwnedScope {
                         name: "prop".into(),
                         version: "1".into(),
                         spans: Vec::new(),
                     }],
                 });
             }
-            let scope = &mut batch.resources.last_mut().unwrap().scopes[0];
-            scope.spans.push(NewSpan {
+            let scope = &mut resources.last_mut().unwrap().scopes[0];
+            scope.spans.push(OwnedSpan {
                 trace_id: s.trace,
                 span_id: s.id,
                 parent_id: s.parent,
@@ -184,10 +181,13 @@ fn batches(run: &Run) -> Vec<Batch> {
                     StatusCode::Unset
                 },
                 attrs: s.attr.iter().map(|v| ("k".into(), v.clone())).collect(),
-                ..NewSpan::default()
+                ..OwnedSpan::default()
             });
         }
-        out.push(batch);
+        out.push(Batch::from_owned(
+            resources,
+            run.rejected[k % run.rejected.len()],
+        ));
     }
     out
 }

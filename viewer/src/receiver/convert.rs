@@ -1,5 +1,6 @@
-//! Protobuf to our model, at the boundary. Strings are moved, not copied; invalid spans are
-//! dropped and counted; over-long values are truncated with a visible marker.
+//! Protobuf to our model, at the boundary (JSON requests, and protobuf ones the direct decoder
+//! hands back): invalid spans are dropped and counted; over-long values are truncated with a
+//! visible marker.
 
 use compact_str::CompactString;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -9,7 +10,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 
 use crate::model::{
-    Batch, NewAttr, NewEvent, NewLink, NewResourceSpans, NewScopeSpans, NewSpan, SpanKind,
+    Batch, OwnedAttr, OwnedEvent, OwnedLink, OwnedResource, OwnedScope, OwnedSpan, SpanKind,
     StatusCode, Value,
 };
 
@@ -38,7 +39,8 @@ impl Default for Limits {
 /// says why, for the response's partial success.
 #[must_use]
 pub fn trace_request(req: ExportTraceServiceRequest, limits: &Limits) -> (Batch, String) {
-    let mut batch = Batch::default();
+    let mut resources = Vec::with_capacity(req.resource_spans.len());
+    let mut rejected = 0;
     let mut problem = String::new();
     for rs in req.resource_spans {
         let attrs = rs
@@ -53,31 +55,31 @@ pub fn trace_request(req: ExportTraceServiceRequest, limits: &Limits) -> (Batch,
                 match span_of(span, limits) {
                     Ok(s) => spans.push(s),
                     Err(why) => {
-                        batch.rejected += 1;
+                        rejected += 1;
                         if problem.is_empty() {
                             problem = why.to_owned();
                         }
                     }
                 }
             }
-            scopes.push(NewScopeSpans {
+            scopes.push(OwnedScope {
                 name,
                 version,
                 spans,
             });
         }
-        batch.resources.push(NewResourceSpans { attrs, scopes });
+        resources.push(OwnedResource { attrs, scopes });
     }
-    if batch.rejected > 0 {
-        problem = format!("{} span(s) rejected: {problem}", batch.rejected);
+    if rejected > 0 {
+        problem = format!("{rejected} span(s) rejected: {problem}");
     }
-    (batch, problem)
+    (Batch::from_owned(resources, rejected), problem)
 }
 
 fn span_of(
     s: opentelemetry_proto::tonic::trace::v1::Span,
     limits: &Limits,
-) -> Result<NewSpan, &'static str> {
+) -> Result<OwnedSpan, &'static str> {
     let trace_id = id16(&s.trace_id).ok_or("trace_id must be 16 bytes and not all zero")?;
     let span_id = id8(&s.span_id).ok_or("span_id must be 8 bytes and not all zero")?;
     let parent_id = match s.parent_span_id.len() {
@@ -89,7 +91,7 @@ fn span_of(
         .status
         .map(|st| (StatusCode::from_otlp(st.code), st.message))
         .unwrap_or_default();
-    Ok(NewSpan {
+    Ok(OwnedSpan {
         trace_id,
         span_id,
         parent_id,
@@ -104,7 +106,7 @@ fn span_of(
             .events
             .into_iter()
             .take(limits.max_events)
-            .map(|e| NewEvent {
+            .map(|e| OwnedEvent {
                 time: e.time_unix_nano,
                 name: e.name.into(),
                 attrs: attrs(e.attributes, limits),
@@ -115,7 +117,7 @@ fn span_of(
             .into_iter()
             .take(limits.max_events)
             .filter_map(|l| {
-                Some(NewLink {
+                Some(OwnedLink {
                     trace_id: id16(&l.trace_id)?,
                     span_id: id8(&l.span_id)?,
                     attrs: attrs(l.attributes, limits),
@@ -137,7 +139,7 @@ fn id8(b: &[u8]) -> Option<u64> {
     (id != 0).then_some(id)
 }
 
-fn attrs(kvs: Vec<KeyValue>, limits: &Limits) -> Vec<NewAttr> {
+fn attrs(kvs: Vec<KeyValue>, limits: &Limits) -> Vec<OwnedAttr> {
     kvs.into_iter()
         .take(limits.max_attrs)
         .map(|kv| (kv.key.into(), value(kv.value, limits, 0)))

@@ -2,9 +2,10 @@
 //!
 //! [`trace_request`] reads the bytes of an `ExportTraceServiceRequest` and builds the same
 //! `(Batch, problem)` that [`convert::trace_request`] builds from prost's decoded message, without
-//! prost's intermediate structs: ids are read in place, strings are validated and copied once (short
-//! attribute values stay inline), and attributes, events and links beyond the limits are skipped
-//! rather than decoded and then dropped.
+//! prost's intermediate structs: ids are read in place, strings are validated and copied once, end
+//! to end into the batch's one text buffer, every span's attributes go into the batch's one
+//! attribute vector, and attributes, events and links beyond the limits are skipped rather than
+//! decoded and then dropped.
 //!
 //! Protobuf's merge rules are followed: a repeated field may appear any number of times, a singular
 //! message field that appears twice is merged (resource, scope and status), scalars and strings are
@@ -27,8 +28,8 @@ use prost::encoding::{DecodeContext, WireType, check_wire_type, decode_key, deco
 
 use super::convert::{self, Limits};
 use crate::model::{
-    Batch, NewAttr, NewEvent, NewLink, NewResourceSpans, NewScopeSpans, NewSpan, SpanKind,
-    StatusCode, Value,
+    Batch, NewAttr, NewEvent, NewLink, NewResourceSpans, NewScopeSpans, NewSpan, NewValue, SpanKind,
+    StatusCode, Text, Value,
 };
 
 /// Nested values (arrays, maps) deeper than this are replaced by a marker, as convert does.
@@ -162,7 +163,9 @@ struct Rejects {
 }
 
 fn request(buf: &[u8], limits: &Limits) -> R<(Batch, String)> {
-    let mut batch = Batch::default();
+    // Strings are a fraction of a request (a quarter or less of the loadgen's); the buffer grows
+    // if they are more. Sized from the request's length, never from a count inside it.
+    let mut batch = Batch::with_text_capacity(buf.len() / 4);
     let mut rejects = Rejects {
         count: 0,
         first: "",
@@ -173,7 +176,7 @@ fn request(buf: &[u8], limits: &Limits) -> R<(Batch, String)> {
         match tag {
             1 => {
                 let m = rd.bytes(wt)?;
-                let rs = resource_spans(m, limits, &mut rejects)?;
+                let rs = resource_spans(m, limits, &mut batch, &mut rejects)?;
                 batch.resources.push(rs);
             }
             _ => rd.skip(wt, tag)?,
@@ -188,7 +191,12 @@ fn request(buf: &[u8], limits: &Limits) -> R<(Batch, String)> {
     Ok((batch, problem))
 }
 
-fn resource_spans(buf: &[u8], limits: &Limits, rejects: &mut Rejects) -> R<NewResourceSpans> {
+fn resource_spans(
+    buf: &[u8],
+    limits: &Limits,
+    b: &mut Batch,
+    rejects: &mut Rejects,
+) -> R<NewResourceSpans> {
     let mut attrs = Vec::new();
     let mut scopes = Vec::new();
     let mut rd = Rd(buf);
@@ -196,8 +204,8 @@ fn resource_spans(buf: &[u8], limits: &Limits, rejects: &mut Rejects) -> R<NewRe
         let (tag, wt) = rd.key()?;
         match tag {
             // Resource: a second occurrence merges (its attributes are appended).
-            1 => resource(rd.bytes(wt)?, limits, &mut attrs)?,
-            2 => scopes.push(scope_spans(rd.bytes(wt)?, limits, rejects)?),
+            1 => resource(rd.bytes(wt)?, limits, b, &mut attrs)?,
+            2 => scopes.push(scope_spans(rd.bytes(wt)?, limits, b, rejects)?),
             3 => {
                 rd.str(wt)?;
             }
@@ -207,12 +215,12 @@ fn resource_spans(buf: &[u8], limits: &Limits, rejects: &mut Rejects) -> R<NewRe
     Ok(NewResourceSpans { attrs, scopes })
 }
 
-fn resource(buf: &[u8], limits: &Limits, attrs: &mut Vec<NewAttr>) -> R<()> {
+fn resource(buf: &[u8], limits: &Limits, b: &mut Batch, attrs: &mut Vec<NewAttr>) -> R<()> {
     let mut rd = Rd(buf);
     while rd.more() {
         let (tag, wt) = rd.key()?;
         match tag {
-            1 => push_attr(rd.bytes(wt)?, limits, attrs)?,
+            1 => push_attr(rd.bytes(wt)?, limits, b, attrs)?,
             2 => rd.ignore(wt, WireType::Varint, tag)?,
             3 => rd.ignore(wt, WireType::LengthDelimited, tag)?,
             _ => rd.skip(wt, tag)?,
@@ -223,15 +231,19 @@ fn resource(buf: &[u8], limits: &Limits, attrs: &mut Vec<NewAttr>) -> R<()> {
 
 /// Decodes one `KeyValue` into `attrs` unless the limit is reached (then it is skipped).
 #[inline]
-fn push_attr(buf: &[u8], limits: &Limits, attrs: &mut Vec<NewAttr>) -> R<()> {
+fn push_attr(buf: &[u8], limits: &Limits, b: &mut Batch, attrs: &mut Vec<NewAttr>) -> R<()> {
     if attrs.len() < limits.max_attrs {
-        let (key, value) = key_value(buf, limits, 0)?;
-        attrs.push((CompactString::from(key), value));
+        attrs.push(attr(buf, limits, b)?);
     }
     Ok(())
 }
 
-fn scope_spans(buf: &[u8], limits: &Limits, rejects: &mut Rejects) -> R<NewScopeSpans> {
+fn scope_spans(
+    buf: &[u8],
+    limits: &Limits,
+    b: &mut Batch,
+    rejects: &mut Rejects,
+) -> R<NewScopeSpans> {
     let (mut name, mut version) = ("", "");
     let mut spans = Vec::new();
     let mut rd = Rd(buf);
@@ -239,7 +251,7 @@ fn scope_spans(buf: &[u8], limits: &Limits, rejects: &mut Rejects) -> R<NewScope
         let (tag, wt) = rd.key()?;
         match tag {
             1 => scope(rd.bytes(wt)?, &mut name, &mut version)?,
-            2 => match span(rd.bytes(wt)?, limits)? {
+            2 => match span(rd.bytes(wt)?, limits, b)? {
                 Ok(s) => spans.push(s),
                 Err(why) => {
                     if rejects.count == 0 {
@@ -255,8 +267,8 @@ fn scope_spans(buf: &[u8], limits: &Limits, rejects: &mut Rejects) -> R<NewScope
         }
     }
     Ok(NewScopeSpans {
-        name: name.to_owned(),
-        version: version.to_owned(),
+        name: b.text(name),
+        version: b.text(version),
         spans,
     })
 }
@@ -277,12 +289,15 @@ fn scope<'a>(buf: &'a [u8], name: &mut &'a str, version: &mut &'a str) -> R<()> 
 }
 
 /// One span; the inner `Err` is a rejection (invalid ids), the outer one malformed bytes.
-fn span(buf: &[u8], limits: &Limits) -> R<Result<NewSpan, &'static str>> {
+///
+/// Its attributes go to the end of `b.span_attrs`; a rejected span's are taken off again.
+fn span(buf: &[u8], limits: &Limits, b: &mut Batch) -> R<Result<NewSpan, &'static str>> {
     let (mut trace_id, mut span_id, mut parent_id): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
     let mut name = "";
     let mut kind = 0i32;
     let (mut start, mut end) = (0u64, 0u64);
-    let mut attrs = Vec::new();
+    let first_attr = b.span_attrs.len();
+    let text_len = b.text.len();
     let mut events = Vec::new();
     let mut links = Vec::new();
     let mut links_seen = 0usize;
@@ -302,11 +317,17 @@ fn span(buf: &[u8], limits: &Limits) -> R<Result<NewSpan, &'static str>> {
             6 => kind = rd.varint(wt)? as i32,
             7 => start = rd.fixed64(wt)?,
             8 => end = rd.fixed64(wt)?,
-            9 => push_attr(rd.bytes(wt)?, limits, &mut attrs)?,
+            9 => {
+                let m = rd.bytes(wt)?;
+                if b.span_attrs.len() - first_attr < limits.max_attrs {
+                    let a = attr(m, limits, b)?;
+                    b.span_attrs.push(a);
+                }
+            }
             11 => {
                 let m = rd.bytes(wt)?;
                 if events.len() < limits.max_events {
-                    events.push(event(m, limits)?);
+                    events.push(event(m, limits, b)?);
                 }
             }
             13 => {
@@ -314,7 +335,7 @@ fn span(buf: &[u8], limits: &Limits) -> R<Result<NewSpan, &'static str>> {
                 // As convert: the first `max_events` links are taken, then invalid ones dropped.
                 if links_seen < limits.max_events {
                     links_seen += 1;
-                    if let Some(l) = link(m, limits)? {
+                    if let Some(l) = link(m, limits, b)? {
                         links.push(l);
                     }
                 }
@@ -326,27 +347,36 @@ fn span(buf: &[u8], limits: &Limits) -> R<Result<NewSpan, &'static str>> {
             _ => rd.skip(wt, tag)?,
         }
     }
-    let Some(trace_id) = id16(trace_id) else {
-        return Ok(Err("trace_id must be 16 bytes and not all zero"));
+    let ids = (|| {
+        let trace_id = id16(trace_id).ok_or("trace_id must be 16 bytes and not all zero")?;
+        let span_id = id8(span_id).ok_or("span_id must be 8 bytes and not all zero")?;
+        let parent_id = match *parent_id {
+            [] => 0,
+            [a, b, c, d, e, f, g, h] => u64::from_be_bytes([a, b, c, d, e, f, g, h]),
+            _ => return Err("parent_span_id must be empty or 8 bytes"),
+        };
+        Ok((trace_id, span_id, parent_id))
+    })();
+    let (trace_id, span_id, parent_id) = match ids {
+        Ok(ids) => ids,
+        Err(why) => {
+            b.span_attrs.truncate(first_attr);
+            b.text.truncate(text_len);
+            return Ok(Err(why));
+        }
     };
-    let Some(span_id) = id8(span_id) else {
-        return Ok(Err("span_id must be 8 bytes and not all zero"));
-    };
-    let parent_id = match *parent_id {
-        [] => 0,
-        [a, b, c, d, e, f, g, h] => u64::from_be_bytes([a, b, c, d, e, f, g, h]),
-        _ => return Ok(Err("parent_span_id must be empty or 8 bytes")),
-    };
+    #[allow(clippy::cast_possible_truncation)] // a request's attributes are far fewer than 2^32
+    let attrs = first_attr as u32..b.span_attrs.len() as u32;
     Ok(Ok(NewSpan {
         trace_id,
         span_id,
         parent_id,
-        name: CompactString::from(name),
+        name: b.text(name),
         kind: SpanKind::from_otlp(kind),
         start,
         end,
         status: StatusCode::from_otlp(status_code),
-        status_message: truncated(status_message, limits.max_attr_value_len),
+        status_message: limited_text(b, status_message, limits.max_attr_value_len),
         attrs,
         events,
         links,
@@ -367,7 +397,7 @@ fn status<'a>(buf: &'a [u8], code: &mut i32, message: &mut &'a str) -> R<()> {
     Ok(())
 }
 
-fn event(buf: &[u8], limits: &Limits) -> R<NewEvent> {
+fn event(buf: &[u8], limits: &Limits, b: &mut Batch) -> R<NewEvent> {
     let mut time = 0;
     let mut name = "";
     let mut attrs = Vec::new();
@@ -377,20 +407,20 @@ fn event(buf: &[u8], limits: &Limits) -> R<NewEvent> {
         match tag {
             1 => time = rd.fixed64(wt)?,
             2 => name = rd.str(wt)?,
-            3 => push_attr(rd.bytes(wt)?, limits, &mut attrs)?,
+            3 => push_attr(rd.bytes(wt)?, limits, b, &mut attrs)?,
             4 => rd.ignore(wt, WireType::Varint, tag)?,
             _ => rd.skip(wt, tag)?,
         }
     }
     Ok(NewEvent {
         time,
-        name: CompactString::from(name),
+        name: b.text(name),
         attrs,
     })
 }
 
 /// A link, or `None` when its ids are invalid (dropped, as convert does).
-fn link(buf: &[u8], limits: &Limits) -> R<Option<NewLink>> {
+fn link(buf: &[u8], limits: &Limits, b: &mut Batch) -> R<Option<NewLink>> {
     let (mut trace_id, mut span_id): (&[u8], &[u8]) = (&[], &[]);
     let mut attrs = Vec::new();
     let mut rd = Rd(buf);
@@ -402,7 +432,7 @@ fn link(buf: &[u8], limits: &Limits) -> R<Option<NewLink>> {
             3 => {
                 rd.str(wt)?;
             }
-            4 => push_attr(rd.bytes(wt)?, limits, &mut attrs)?,
+            4 => push_attr(rd.bytes(wt)?, limits, b, &mut attrs)?,
             5 => rd.ignore(wt, WireType::Varint, tag)?,
             6 => rd.ignore(wt, WireType::ThirtyTwoBit, tag)?,
             _ => rd.skip(wt, tag)?,
@@ -431,8 +461,8 @@ fn id8(b: &[u8]) -> Option<u64> {
     (id != 0).then_some(id)
 }
 
-/// A `KeyValue`: its key (borrowed) and its value at nesting `depth`.
-fn key_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<(&'a str, Value)> {
+/// A span's, event's, link's or resource's `KeyValue`, its strings copied into the batch.
+fn attr(buf: &[u8], limits: &Limits, b: &mut Batch) -> R<NewAttr> {
     let mut key = "";
     let mut value = None;
     let mut rd = Rd(buf);
@@ -446,7 +476,36 @@ fn key_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<(&'a str, Va
                     // Two AnyValues merge field by field; leave that to prost.
                     return Err(Fail::Fallback);
                 }
-                value = Some(any_value(m, limits, depth)?);
+                value = Some(match any_value(m, limits, 0)? {
+                    Raw::Str(s) => NewValue::Str(limited_text(b, s, limits.max_attr_value_len)),
+                    Raw::Value(v) => NewValue::Other(v),
+                });
+            }
+            3 => rd.ignore(wt, WireType::Varint, tag)?,
+            _ => rd.skip(wt, tag)?,
+        }
+    }
+    Ok(NewAttr {
+        key: b.text(key),
+        value: value.unwrap_or(NewValue::Other(Value::Empty)),
+    })
+}
+
+/// A nested `KeyValue` (in a map): its key (borrowed) and its value at nesting `depth`.
+fn key_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<(&'a str, Value)> {
+    let mut key = "";
+    let mut value = None;
+    let mut rd = Rd(buf);
+    while rd.more() {
+        let (tag, wt) = rd.key()?;
+        match tag {
+            1 => key = rd.str(wt)?,
+            2 => {
+                let m = rd.bytes(wt)?;
+                if value.is_some() {
+                    return Err(Fail::Fallback);
+                }
+                value = Some(owned(any_value(m, limits, depth)?, limits));
             }
             3 => rd.ignore(wt, WireType::Varint, tag)?,
             _ => rd.skip(wt, tag)?,
@@ -455,42 +514,59 @@ fn key_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<(&'a str, Va
     Ok((key, value.unwrap_or(Value::Empty)))
 }
 
+/// A decoded `AnyValue`: a string still in the request's bytes, or any other value.
+enum Raw<'a> {
+    Str(&'a str),
+    Value(Value),
+}
+
+/// A nested value, owned; long strings truncated as convert does.
+fn owned(raw: Raw<'_>, limits: &Limits) -> Value {
+    match raw {
+        Raw::Str(s) if s.len() <= limits.max_attr_value_len => Value::Str(CompactString::from(s)),
+        Raw::Str(s) => Value::Str(CompactString::from(truncated(s, limits.max_attr_value_len))),
+        Raw::Value(v) => v,
+    }
+}
+
+/// A string copied into the batch, cut and marked as convert does when longer than `max`.
+fn limited_text(b: &mut Batch, s: &str, max: usize) -> Text {
+    if s.len() <= max {
+        return b.text(s);
+    }
+    let cut = cut_at(s, max);
+    b.text_parts(&s[..cut], &format!("…[{} more bytes]", s.len() - cut))
+}
+
 /// An `AnyValue` at nesting `depth` (0 for an attribute's own value).
-fn any_value(buf: &[u8], limits: &Limits, depth: usize) -> R<Value> {
+fn any_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<Raw<'a>> {
     let mut value = None;
     let mut rd = Rd(buf);
     while rd.more() {
         let (tag, wt) = rd.key()?;
         let v = match tag {
-            1 => {
-                let s = rd.str(wt)?;
-                if s.len() <= limits.max_attr_value_len {
-                    Value::Str(CompactString::from(s))
-                } else {
-                    Value::Str(CompactString::from(truncated(s, limits.max_attr_value_len)))
-                }
-            }
-            2 => Value::Bool(rd.varint(wt)? != 0),
+            1 => Raw::Str(rd.str(wt)?),
+            2 => Raw::Value(Value::Bool(rd.varint(wt)? != 0)),
             #[allow(clippy::cast_possible_wrap)] // int64 on the wire, as prost reads it
-            3 => Value::Int(rd.varint(wt)? as i64),
-            4 => Value::Double(f64::from_bits(rd.fixed64(wt)?)),
+            3 => Raw::Value(Value::Int(rd.varint(wt)? as i64)),
+            4 => Raw::Value(Value::Double(f64::from_bits(rd.fixed64(wt)?))),
             5 | 6 => {
                 let m = rd.bytes(wt)?;
-                if depth >= MAX_DEPTH {
+                Raw::Value(if depth >= MAX_DEPTH {
                     Value::Str("…[nested too deep]".into())
                 } else if tag == 5 {
                     array(m, limits, depth)?
                 } else {
                     map(m, limits, depth)?
-                }
+                })
             }
             7 => {
                 let b = rd.bytes(wt)?;
-                Value::Bytes(b[..b.len().min(limits.max_attr_value_len)].into())
+                Raw::Value(Value::Bytes(b[..b.len().min(limits.max_attr_value_len)].into()))
             }
             8 => {
                 rd.varint(wt)?;
-                Value::Empty
+                Raw::Value(Value::Empty)
             }
             _ => {
                 rd.skip(wt, tag)?;
@@ -503,7 +579,7 @@ fn any_value(buf: &[u8], limits: &Limits, depth: usize) -> R<Value> {
         }
         value = Some(v);
     }
-    Ok(value.unwrap_or(Value::Empty))
+    Ok(value.unwrap_or(Raw::Value(Value::Empty)))
 }
 
 fn array(buf: &[u8], limits: &Limits, depth: usize) -> R<Value> {
@@ -515,7 +591,7 @@ fn array(buf: &[u8], limits: &Limits, depth: usize) -> R<Value> {
             1 => {
                 let m = rd.bytes(wt)?;
                 if items.len() < limits.max_attrs {
-                    items.push(any_value(m, limits, depth + 1)?);
+                    items.push(owned(any_value(m, limits, depth + 1)?, limits));
                 }
             }
             _ => rd.skip(wt, tag)?,
@@ -548,15 +624,20 @@ fn truncated(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_owned();
     }
-    let mut cut = max;
+    let cut = cut_at(s, max);
+    let mut out = String::with_capacity(cut + 24);
+    out.push_str(&s[..cut]);
+    out.push_str(&format!("…[{} more bytes]", s.len() - cut));
+    out
+}
+
+/// The last char boundary at most `max` bytes into `s`.
+fn cut_at(s: &str, max: usize) -> usize {
+    let mut cut = max.min(s.len());
     while !s.is_char_boundary(cut) {
         cut -= 1;
     }
-    let dropped = s.len() - cut;
-    let mut out = String::with_capacity(cut + 24);
-    out.push_str(&s[..cut]);
-    out.push_str(&format!("…[{dropped} more bytes]"));
-    out
+    cut
 }
 
 #[cfg(test)]
@@ -578,11 +659,14 @@ mod tests {
     /// What the prost path gives, as a comparable string (Debug: NaN equals NaN).
     fn via_prost(buf: &[u8], limits: &Limits) -> Option<String> {
         let req = ExportTraceServiceRequest::decode(buf).ok()?;
-        Some(format!("{:?}", convert::trace_request(req, limits)))
+        let (batch, problem) = convert::trace_request(req, limits);
+        Some(format!("{:?}", (batch.to_owned(), batch.rejected, problem)))
     }
 
     fn direct(buf: &[u8], limits: &Limits) -> Option<String> {
-        trace_request(buf, limits).ok().map(|r| format!("{r:?}"))
+        trace_request(buf, limits)
+            .ok()
+            .map(|(batch, problem)| format!("{:?}", (batch.to_owned(), batch.rejected, problem)))
     }
 
     fn text() -> impl Strategy<Value = String> {

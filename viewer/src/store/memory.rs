@@ -187,7 +187,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Batch, NewResourceSpans, NewScopeSpans};
+    use crate::model::{Batch, OwnedResource, OwnedScope};
     use crate::store::tests::{batch, span};
 
     #[test]
@@ -197,9 +197,8 @@ mod tests {
             let mut s = span(u128::from(i) + 1, 1, 0, i, i + 1, &format!("name {i}"));
             s.attrs = vec![(format!("key {i}").into(), Value::Str("v".into()))];
             let mut b = batch(&format!("service {}", i % 7), vec![s]);
-            b.resources[0]
-                .attrs
-                .push((format!("res {i}").into(), Value::Int(1)));
+            let res = b.attr(&format!("res {i}"), Value::Int(1));
+            b.resources[0].attrs.push(res);
             store.ingest(b);
         }
         assert!(store.stats().compactions >= 1);
@@ -223,17 +222,17 @@ mod tests {
     #[test]
     fn compaction_keeps_every_live_span_readable_and_interning_consistent() {
         let mut store = Store::new(1000);
-        let b = Batch {
-            resources: vec![NewResourceSpans {
+        let b = Batch::from_owned(
+            vec![OwnedResource {
                 attrs: vec![("service.name".into(), Value::Str("a".into()))],
-                scopes: vec![NewScopeSpans {
+                scopes: vec![OwnedScope {
                     name: "lib".into(),
                     version: "2".into(),
                     spans: vec![span(1, 1, 0, 0, 5, "root"), span(1, 2, 1, 1, 2, "child")],
                 }],
             }],
-            rejected: 0,
-        };
+            0,
+        );
         store.ingest(b);
         store.compact();
         let t = store.trace(store.find(1).unwrap()).unwrap();
