@@ -458,7 +458,11 @@ impl Store {
                         Value::Str(s.into())
                     }
                 }
-                NewValue::Other(v) => v.clone(),
+                NewValue::Int(i) => Value::Int(*i),
+                NewValue::Double(d) => Value::Double(*d),
+                NewValue::Bool(b) => Value::Bool(*b),
+                NewValue::Empty => Value::Empty,
+                NewValue::Other(v) => (**v).clone(),
             };
             Attr::new(key, value)
         }));

@@ -22,11 +22,30 @@ pub struct Text {
     end: u32,
 }
 
-/// An attribute's value as it arrives: a string of the batch, or any other value.
+/// An attribute's value as it arrives: a string of the batch, a number or boolean inline, or
+/// anything else (bytes, arrays, maps, rare) boxed, so an attribute is 24 bytes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NewValue {
     Str(Text),
-    Other(Value),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+    Empty,
+    Other(Box<Value>),
+}
+
+impl NewValue {
+    /// Any value but a string (strings need the batch: [`Batch::attr`]).
+    #[must_use]
+    pub fn of(v: Value) -> Self {
+        match v {
+            Value::Int(i) => Self::Int(i),
+            Value::Double(d) => Self::Double(d),
+            Value::Bool(b) => Self::Bool(b),
+            Value::Empty => Self::Empty,
+            other => Self::Other(Box::new(other)),
+        }
+    }
 }
 
 /// An attribute as it arrives.
@@ -135,7 +154,7 @@ impl Batch {
         let key = self.text(key);
         let value = match value {
             Value::Str(s) => NewValue::Str(self.text(&s)),
-            other => NewValue::Other(other),
+            other => NewValue::of(other),
         };
         NewAttr { key, value }
     }
@@ -153,7 +172,11 @@ impl Batch {
     pub fn value(&self, v: &NewValue) -> Value {
         match v {
             NewValue::Str(t) => Value::Str(self.str(*t).into()),
-            NewValue::Other(v) => v.clone(),
+            NewValue::Int(i) => Value::Int(*i),
+            NewValue::Double(d) => Value::Double(*d),
+            NewValue::Bool(b) => Value::Bool(*b),
+            NewValue::Empty => Value::Empty,
+            NewValue::Other(v) => (**v).clone(),
         }
     }
 
@@ -393,6 +416,11 @@ mod tests {
         let spans = &b.resources[0].scopes[0].spans;
         assert_eq!(b.attrs_of(&spans[0]).len(), 2);
         assert_eq!(b.attrs_of(&spans[1]).len(), 1);
+    }
+
+    #[test]
+    fn an_incoming_attribute_is_24_bytes() {
+        assert_eq!(std::mem::size_of::<NewAttr>(), 24);
     }
 
     #[test]

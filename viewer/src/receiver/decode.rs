@@ -96,15 +96,37 @@ impl<'a> Rd<'a> {
         !self.0.is_empty()
     }
 
+    /// A field's key. Keys of fields 1 to 15 are one byte, read here; anything else, or a
+    /// byte prost would refuse, goes to prost's `decode_key` (same checks, same errors).
     #[inline]
     fn key(&mut self) -> R<(u32, WireType)> {
+        if let Some((&b, rest)) = self.0.split_first()
+            && b < 0x80
+            && b >= 8
+            && let Ok(wt) = WireType::try_from(u64::from(b & 7))
+        {
+            self.0 = rest;
+            return Ok((u32::from(b >> 3), wt));
+        }
         Ok(decode_key(&mut self.0)?)
+    }
+
+    /// A varint: one byte read here, longer ones by prost.
+    #[inline]
+    fn raw_varint(&mut self) -> R<u64> {
+        if let Some((&b, rest)) = self.0.split_first()
+            && b < 0x80
+        {
+            self.0 = rest;
+            return Ok(u64::from(b));
+        }
+        Ok(decode_varint(&mut self.0)?)
     }
 
     #[inline]
     fn varint(&mut self, wt: WireType) -> R<u64> {
         check_wire_type(WireType::Varint, wt)?;
-        Ok(decode_varint(&mut self.0)?)
+        self.raw_varint()
     }
 
     #[inline]
@@ -121,7 +143,7 @@ impl<'a> Rd<'a> {
     #[inline]
     fn bytes(&mut self, wt: WireType) -> R<&'a [u8]> {
         check_wire_type(WireType::LengthDelimited, wt)?;
-        let len = decode_varint(&mut self.0)?;
+        let len = self.raw_varint()?;
         if len > self.0.len() as u64 {
             return Err(bad("buffer underflow"));
         }
@@ -478,7 +500,11 @@ fn attr(buf: &[u8], limits: &Limits, b: &mut Batch) -> R<NewAttr> {
                 }
                 value = Some(match any_value(m, limits, 0)? {
                     Raw::Str(s) => NewValue::Str(limited_text(b, s, limits.max_attr_value_len)),
-                    Raw::Value(v) => NewValue::Other(v),
+                    Raw::Int(i) => NewValue::Int(i),
+                    Raw::Double(d) => NewValue::Double(d),
+                    Raw::Bool(v) => NewValue::Bool(v),
+                    Raw::Empty => NewValue::Empty,
+                    Raw::Value(v) => NewValue::Other(Box::new(v)),
                 });
             }
             3 => rd.ignore(wt, WireType::Varint, tag)?,
@@ -487,7 +513,7 @@ fn attr(buf: &[u8], limits: &Limits, b: &mut Batch) -> R<NewAttr> {
     }
     Ok(NewAttr {
         key: b.text(key),
-        value: value.unwrap_or(NewValue::Other(Value::Empty)),
+        value: value.unwrap_or(NewValue::Empty),
     })
 }
 
@@ -514,9 +540,13 @@ fn key_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<(&'a str, Va
     Ok((key, value.unwrap_or(Value::Empty)))
 }
 
-/// A decoded `AnyValue`: a string still in the request's bytes, or any other value.
+/// A decoded `AnyValue`: a string still in the request's bytes, a scalar, or any other value.
 enum Raw<'a> {
     Str(&'a str),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+    Empty,
     Value(Value),
 }
 
@@ -525,6 +555,10 @@ fn owned(raw: Raw<'_>, limits: &Limits) -> Value {
     match raw {
         Raw::Str(s) if s.len() <= limits.max_attr_value_len => Value::Str(CompactString::from(s)),
         Raw::Str(s) => Value::Str(CompactString::from(truncated(s, limits.max_attr_value_len))),
+        Raw::Int(i) => Value::Int(i),
+        Raw::Double(d) => Value::Double(d),
+        Raw::Bool(b) => Value::Bool(b),
+        Raw::Empty => Value::Empty,
         Raw::Value(v) => v,
     }
 }
@@ -546,10 +580,10 @@ fn any_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<Raw<'a>> {
         let (tag, wt) = rd.key()?;
         let v = match tag {
             1 => Raw::Str(rd.str(wt)?),
-            2 => Raw::Value(Value::Bool(rd.varint(wt)? != 0)),
+            2 => Raw::Bool(rd.varint(wt)? != 0),
             #[allow(clippy::cast_possible_wrap)] // int64 on the wire, as prost reads it
-            3 => Raw::Value(Value::Int(rd.varint(wt)? as i64)),
-            4 => Raw::Value(Value::Double(f64::from_bits(rd.fixed64(wt)?))),
+            3 => Raw::Int(rd.varint(wt)? as i64),
+            4 => Raw::Double(f64::from_bits(rd.fixed64(wt)?)),
             5 | 6 => {
                 let m = rd.bytes(wt)?;
                 Raw::Value(if depth >= MAX_DEPTH {
@@ -566,7 +600,7 @@ fn any_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<Raw<'a>> {
             }
             8 => {
                 rd.varint(wt)?;
-                Raw::Value(Value::Empty)
+                Raw::Empty
             }
             _ => {
                 rd.skip(wt, tag)?;
@@ -579,7 +613,7 @@ fn any_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<Raw<'a>> {
         }
         value = Some(v);
     }
-    Ok(value.unwrap_or(Raw::Value(Value::Empty)))
+    Ok(value.unwrap_or(Raw::Empty))
 }
 
 fn array(buf: &[u8], limits: &Limits, depth: usize) -> R<Value> {
