@@ -353,9 +353,9 @@ impl Store {
             let service = self.resources[resource.0 as usize].service;
             for ss in &rs.scopes {
                 let scope = self.intern_scope(batch.str(ss.name), batch.str(ss.version));
-                for span in &ss.spans {
+                for i in 0..ss.spans.len() {
                     self.stats.received += 1;
-                    self.insert(&batch, span, resource, scope, service);
+                    self.insert(&batch, &ss.spans[i..], resource, scope, service);
                 }
             }
         }
@@ -364,19 +364,31 @@ impl Store {
         self.maybe_compact();
     }
 
+    /// Inserts `spans[0]`; the spans after it are the rest of its scope in the batch.
     fn insert(
         &mut self,
         batch: &Batch,
-        new: &NewSpan,
+        spans: &[NewSpan],
         resource: ResourceId,
         scope: ScopeId,
         service: Sym,
     ) {
+        let new = &spans[0];
         let trace_id = new.trace_id;
         let span = self.convert_span(batch, new, resource, scope);
         let slot = match self.by_id.get(&trace_id) {
             Some(&slot) => slot,
-            None => self.new_trace(trace_id),
+            None => {
+                let slot = self.new_trace(trace_id);
+                // SDKs send a trace's spans together: room for the run that starts here, so
+                // the trace's vector is allocated once and exactly (doubling from 4 to 16 for a
+                // 10-span trace left 6 spans' room unused: 40 bytes per span).
+                let run = spans.iter().take_while(|s| s.trace_id == trace_id).count();
+                if let Some(t) = self.slots[slot as usize].as_mut() {
+                    t.spans.reserve_exact(run.min(self.max_trace_spans));
+                }
+                slot
+            }
         };
         let trace = self.slots[slot as usize]
             .as_mut()
