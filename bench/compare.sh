@@ -133,6 +133,10 @@ compare() {
                 refused=$(refused_of "$out")
                 log "round $round, $rx $name: $out"
                 stop_receiver
+                if [[ $accepted != "$((traces * (CHILD_SPANS + 1)))" ]]; then
+                    log "$rx accepted ${accepted:-no} spans of $((traces * (CHILD_SPANS + 1)))"
+                    exit 1
+                fi
                 rows+=("$(awk -v rx="$rx" -v shape="$name" -v a="$accepted" -v r="$refused" \
                     -v c="$((cpu1 - cpu0))" -v t="$TICK" -v m="$((rss1 - rss0))" -v s="$STARTUP_MS" \
                     -v n="$round" \
