@@ -12,8 +12,8 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::model::{
-    Attr, Batch, Event, Link, NewAttr, NewSpan, NewValue, Resource, ResourceId, Scope, ScopeId, Span,
-    SpanExtra, SpanId, Sym, TraceId, Value,
+    Attr, Batch, Event, Link, NewAttr, NewSpan, NewValue, Resource, ResourceId, Scope, ScopeId,
+    Span, SpanExtra, SpanId, Sym, TraceId, Value,
 };
 
 /// String attribute values up to this many bytes are interned.
@@ -516,8 +516,7 @@ impl Store {
         scope: ScopeId,
     ) -> Span {
         let status_message = batch.str(new.status_message);
-        let extra = if status_message.is_empty() && new.events.is_empty() && new.links.is_empty()
-        {
+        let extra = if status_message.is_empty() && new.events.is_empty() && new.links.is_empty() {
             None
         } else {
             let events = new

@@ -28,8 +28,8 @@ use prost::encoding::{DecodeContext, WireType, check_wire_type, decode_key, deco
 
 use super::convert::{self, Limits};
 use crate::model::{
-    Batch, NewAttr, NewEvent, NewLink, NewResourceSpans, NewScopeSpans, NewSpan, NewValue, SpanKind,
-    StatusCode, Text, Value,
+    Batch, NewAttr, NewEvent, NewLink, NewResourceSpans, NewScopeSpans, NewSpan, NewValue,
+    SpanKind, StatusCode, Text, Value,
 };
 
 /// Nested values (arrays, maps) deeper than this are replaced by a marker, as convert does.
@@ -101,8 +101,7 @@ impl<'a> Rd<'a> {
     #[inline]
     fn key(&mut self) -> R<(u32, WireType)> {
         if let Some((&b, rest)) = self.0.split_first()
-            && b < 0x80
-            && b >= 8
+            && (8..0x80).contains(&b)
             && let Ok(wt) = WireType::try_from(u64::from(b & 7))
         {
             self.0 = rest;
@@ -596,7 +595,9 @@ fn any_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<Raw<'a>> {
             }
             7 => {
                 let b = rd.bytes(wt)?;
-                Raw::Value(Value::Bytes(b[..b.len().min(limits.max_attr_value_len)].into()))
+                Raw::Value(Value::Bytes(
+                    b[..b.len().min(limits.max_attr_value_len)].into(),
+                ))
             }
             8 => {
                 rd.varint(wt)?;
