@@ -13,7 +13,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::model::{
     Attr, Batch, Event, Link, NewAttr, NewSpan, NewValue, Resource, ResourceId, Scope, ScopeId,
-    Span, SpanExtra, SpanId, Sym, TraceId, Value,
+    Span, SpanExtra, SpanId, Sym, Text, TraceId, Value,
 };
 
 /// String attribute values up to this many bytes are interned.
@@ -231,6 +231,47 @@ pub struct Store {
     /// Bumped on every change.
     generation: u64,
     service_name_key: Sym,
+    memo: Memo,
+}
+
+/// What the last span of a batch's scope interned, by attribute position: spans of one scope
+/// mostly repeat their keys (the decoder then hands over the very same `Text`) and many of their
+/// short values, so a comparison with the last span replaces most hash look-ups. Batch-relative:
+/// cleared for every batch.
+#[derive(Default)]
+struct Memo {
+    keys: Vec<Option<(Text, Sym)>>,
+    values: Vec<Option<(Text, Sym)>>,
+    names: Vec<Option<(Text, Sym)>>,
+}
+
+impl Memo {
+    fn clear(&mut self) {
+        self.keys.clear();
+        self.values.clear();
+        self.names.clear();
+    }
+}
+
+/// Interns `text`, unless the string remembered at `pos` is the same; then remembers it there.
+fn intern_memo(
+    strings: &mut Interner,
+    batch: &Batch,
+    memo: &mut Vec<Option<(Text, Sym)>>,
+    pos: usize,
+    text: Text,
+) -> Sym {
+    if let Some(&Some((t, sym))) = memo.get(pos)
+        && (t == text || batch.str(t) == batch.str(text))
+    {
+        return sym;
+    }
+    let sym = strings.intern(batch.str(text));
+    if pos >= memo.len() {
+        memo.resize(pos + 1, None);
+    }
+    memo[pos] = Some((text, sym));
+    sym
 }
 
 impl Store {
@@ -257,6 +298,7 @@ impl Store {
             stats: StoreStats::default(),
             generation: 0,
             service_name_key,
+            memo: Memo::default(),
         }
     }
 
@@ -349,6 +391,7 @@ impl Store {
         self.stats.rejected += batch.rejected;
         self.stats.received += batch.rejected;
         for rs in &batch.resources {
+            self.memo.clear();
             let resource = self.intern_resource(&batch, &rs.attrs);
             let service = self.resources[resource.0 as usize].service;
             for ss in &rs.scopes {
@@ -453,19 +496,29 @@ impl Store {
         }
     }
 
-    fn convert_attrs(&mut self, batch: &Batch, attrs: &[NewAttr]) -> Box<[Attr]> {
+    /// Stored attributes; `memo` for a span's own (see [`Memo`]).
+    fn convert_attrs(&mut self, batch: &Batch, attrs: &[NewAttr], memo: bool) -> Box<[Attr]> {
         // Built in an exactly sized allocation: a grown vector shrunk to fit keeps most of its
         // block with mimalloc (measured: ~300 bytes more per typical span).
         let mut out = Vec::with_capacity(attrs.len());
-        out.extend(attrs.iter().map(|a| {
-            let key = self.strings.intern(batch.str(a.key));
+        let (strings, m) = (&mut self.strings, &mut self.memo);
+        out.extend(attrs.iter().enumerate().map(|(i, a)| {
+            let key = if memo {
+                intern_memo(strings, batch, &mut m.keys, i, a.key)
+            } else {
+                strings.intern(batch.str(a.key))
+            };
             let value = match &a.value {
                 NewValue::Str(t) => {
                     let s = batch.str(*t);
                     // Short strings repeat (methods, routes, hosts): interned, they take no
                     // room of their own and the filter tests each distinct one once.
                     if s.len() <= MAX_INTERNED_VALUE {
-                        Value::Sym(self.strings.intern(s))
+                        Value::Sym(if memo {
+                            intern_memo(strings, batch, &mut m.values, i, *t)
+                        } else {
+                            strings.intern(s)
+                        })
                     } else {
                         Value::Str(s.into())
                     }
@@ -525,7 +578,7 @@ impl Store {
                 .map(|e| Event {
                     time: e.time,
                     name: self.strings.intern(batch.str(e.name)),
-                    attrs: self.convert_attrs(batch, &e.attrs),
+                    attrs: self.convert_attrs(batch, &e.attrs, false),
                 })
                 .collect();
             let links = new
@@ -534,7 +587,7 @@ impl Store {
                 .map(|l| Link {
                     trace_id: l.trace_id,
                     span_id: l.span_id,
-                    attrs: self.convert_attrs(batch, &l.attrs),
+                    attrs: self.convert_attrs(batch, &l.attrs, false),
                 })
                 .collect();
             Some(Box::new(SpanExtra {
@@ -548,12 +601,12 @@ impl Store {
             parent_id: new.parent_id,
             start: new.start,
             end: new.end,
-            name: self.strings.intern(batch.str(new.name)),
+            name: intern_memo(&mut self.strings, batch, &mut self.memo.names, 0, new.name),
             resource,
             scope,
             kind: new.kind,
             status: new.status,
-            attrs: self.convert_attrs(batch, batch.attrs_of(new)),
+            attrs: self.convert_attrs(batch, batch.attrs_of(new), true),
             extra,
         }
     }
@@ -596,7 +649,7 @@ impl Store {
             .and_then(|(_, v)| v.as_str())
             .unwrap_or("unknown_service");
         let service = self.strings.intern(service);
-        let stored = self.convert_attrs(batch, new_attrs);
+        let stored = self.convert_attrs(batch, new_attrs, false);
         let id = ResourceId(u32::try_from(self.resources.len()).unwrap_or(u32::MAX));
         self.resources.push(Resource {
             service,
@@ -670,6 +723,57 @@ pub(crate) mod tests {
             }],
             0,
         )
+    }
+
+    #[test]
+    fn attributes_read_back_whatever_the_last_span_carried() {
+        // Spans whose keys and values repeat, move, change and vanish from one span to the
+        // next: what the store remembers of the last span must never leak into the next.
+        let shapes: [&[(&str, Value)]; 6] = [
+            &[("a", Value::Str("x".into())), ("b", Value::Int(1))],
+            &[("a", Value::Str("x".into())), ("b", Value::Str("y".into()))],
+            &[("b", Value::Str("x".into())), ("a", Value::Str("x".into()))],
+            &[("a", Value::Str("z".into()))],
+            &[],
+            &[
+                ("a", Value::Str("x".into())),
+                ("b", Value::Str("y".into())),
+                ("c", Value::Str("long ".repeat(40).into())),
+            ],
+        ];
+        let mut spans = Vec::new();
+        for (i, attrs) in shapes.iter().enumerate() {
+            let mut s = span(
+                1,
+                i as u64 + 1,
+                0,
+                0,
+                1,
+                if i % 2 == 0 { "even" } else { "odd" },
+            );
+            s.attrs = attrs
+                .iter()
+                .map(|(k, v)| ((*k).into(), v.clone()))
+                .collect();
+            spans.push(s);
+        }
+        let mut store = Store::new(100);
+        store.ingest(batch("svc", spans));
+        let t = store.trace(store.find(1).unwrap()).unwrap();
+        for (i, attrs) in shapes.iter().enumerate() {
+            let s = &t.spans()[i];
+            assert_eq!(store.str(s.name), if i % 2 == 0 { "even" } else { "odd" });
+            let got: Vec<(String, Value)> = s
+                .attrs
+                .iter()
+                .map(|a| (store.str(a.key()).to_owned(), store.resolve(&a.value())))
+                .collect();
+            let want: Vec<(String, Value)> = attrs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect();
+            assert_eq!(got, want, "span {i}");
+        }
     }
 
     #[test]

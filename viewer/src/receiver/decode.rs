@@ -154,8 +154,7 @@ impl<'a> Rd<'a> {
 
     #[inline]
     fn str(&mut self, wt: WireType) -> R<&'a str> {
-        std::str::from_utf8(self.bytes(wt)?)
-            .map_err(|_| bad("invalid string value: data is not UTF-8 encoded"))
+        utf8(self.bytes(wt)?)
     }
 
     /// Skips a field we do not read (bounded recursion for groups, lengths checked).
@@ -175,6 +174,12 @@ impl<'a> Rd<'a> {
             self.skip(wt, tag)
         }
     }
+}
+
+/// A string field's bytes as text, refused as prost refuses them when not UTF-8.
+#[inline]
+fn utf8(raw: &[u8]) -> R<&str> {
+    std::str::from_utf8(raw).map_err(|_| bad("invalid string value: data is not UTF-8 encoded"))
 }
 
 /// Spans rejected so far, and the first reason.
@@ -254,7 +259,7 @@ fn resource(buf: &[u8], limits: &Limits, b: &mut Batch, attrs: &mut Vec<NewAttr>
 #[inline]
 fn push_attr(buf: &[u8], limits: &Limits, b: &mut Batch, attrs: &mut Vec<NewAttr>) -> R<()> {
     if attrs.len() < limits.max_attrs {
-        attrs.push(attr(buf, limits, b)?);
+        attrs.push(attr(buf, limits, b, None)?);
     }
     Ok(())
 }
@@ -267,12 +272,13 @@ fn scope_spans(
 ) -> R<NewScopeSpans> {
     let (mut name, mut version) = ("", "");
     let mut spans = Vec::new();
+    let mut keys = KeyMemo::new();
     let mut rd = Rd(buf);
     while rd.more() {
         let (tag, wt) = rd.key()?;
         match tag {
             1 => scope(rd.bytes(wt)?, &mut name, &mut version)?,
-            2 => match span(rd.bytes(wt)?, limits, b)? {
+            2 => match span(rd.bytes(wt)?, limits, b, &mut keys)? {
                 Ok(s) => spans.push(s),
                 Err(why) => {
                     if rejects.count == 0 {
@@ -312,13 +318,17 @@ fn scope<'a>(buf: &'a [u8], name: &mut &'a str, version: &mut &'a str) -> R<()> 
 /// One span; the inner `Err` is a rejection (invalid ids), the outer one malformed bytes.
 ///
 /// Its attributes go to the end of `b.span_attrs`; a rejected span's are taken off again.
-fn span(buf: &[u8], limits: &Limits, b: &mut Batch) -> R<Result<NewSpan, &'static str>> {
+fn span<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    b: &mut Batch,
+    keys: &mut KeyMemo<'a>,
+) -> R<Result<NewSpan, &'static str>> {
     let (mut trace_id, mut span_id, mut parent_id): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
     let mut name = "";
     let mut kind = 0i32;
     let (mut start, mut end) = (0u64, 0u64);
     let first_attr = b.span_attrs.len();
-    let text_len = b.text.len();
     let mut events = Vec::new();
     let mut links = Vec::new();
     let mut links_seen = 0usize;
@@ -341,7 +351,8 @@ fn span(buf: &[u8], limits: &Limits, b: &mut Batch) -> R<Result<NewSpan, &'stati
             9 => {
                 let m = rd.bytes(wt)?;
                 if b.span_attrs.len() - first_attr < limits.max_attrs {
-                    let a = attr(m, limits, b)?;
+                    let pos = b.span_attrs.len() - first_attr;
+                    let a = attr(m, limits, b, Some((keys, pos)))?;
                     b.span_attrs.push(a);
                 }
             }
@@ -381,8 +392,8 @@ fn span(buf: &[u8], limits: &Limits, b: &mut Batch) -> R<Result<NewSpan, &'stati
     let (trace_id, span_id, parent_id) = match ids {
         Ok(ids) => ids,
         Err(why) => {
+            // (Its strings stay in the text buffer: later spans may share its keys' text.)
             b.span_attrs.truncate(first_attr);
-            b.text.truncate(text_len);
             return Ok(Err(why));
         }
     };
@@ -482,15 +493,60 @@ fn id8(b: &[u8]) -> Option<u64> {
     (id != 0).then_some(id)
 }
 
-/// A span's, event's, link's or resource's `KeyValue`, its strings copied into the batch.
-fn attr(buf: &[u8], limits: &Limits, b: &mut Batch) -> R<NewAttr> {
-    let mut key = "";
+/// The keys of the last span's attributes, by position, as bytes and as text of the batch.
+/// Spans of one scope mostly carry the same keys in the same order: a key equal to the one at
+/// its position is neither checked as UTF-8 (those bytes were) nor copied again, and the store
+/// sees the same `Text` and skips interning it.
+struct KeyMemo<'a>(Vec<(&'a [u8], Text)>);
+
+impl<'a> KeyMemo<'a> {
+    fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    fn known(&self, pos: usize, raw: &[u8]) -> Option<Text> {
+        self.0
+            .get(pos)
+            .and_then(|&(bytes, text)| (bytes == raw).then_some(text))
+    }
+
+    /// Positions are filled in order within a span, so `pos` is at most the length.
+    fn remember(&mut self, pos: usize, raw: &'a [u8], text: Text) {
+        if let Some(slot) = self.0.get_mut(pos) {
+            *slot = (raw, text);
+        } else {
+            self.0.push((raw, text));
+        }
+    }
+}
+
+/// A key read so far: already in the batch, or a checked string still to copy.
+enum Key<'a> {
+    Known(Text),
+    New(&'a str),
+}
+
+/// A span's, event's, link's or resource's `KeyValue`, its strings copied into the batch; for a
+/// span's, `memo` holds the last span's keys and this attribute's position.
+fn attr<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    b: &mut Batch,
+    mut memo: Option<(&mut KeyMemo<'a>, usize)>,
+) -> R<NewAttr> {
+    let mut key = Key::New("");
     let mut value = None;
     let mut rd = Rd(buf);
     while rd.more() {
         let (tag, wt) = rd.key()?;
         match tag {
-            1 => key = rd.str(wt)?,
+            1 => {
+                let raw = rd.bytes(wt)?;
+                key = match memo.as_ref().and_then(|(m, pos)| m.known(*pos, raw)) {
+                    Some(text) => Key::Known(text),
+                    None => Key::New(utf8(raw)?),
+                };
+            }
             2 => {
                 let m = rd.bytes(wt)?;
                 if value.is_some() {
@@ -510,8 +566,18 @@ fn attr(buf: &[u8], limits: &Limits, b: &mut Batch) -> R<NewAttr> {
             _ => rd.skip(wt, tag)?,
         }
     }
+    let key = match key {
+        Key::Known(text) => text,
+        Key::New(s) => {
+            let text = b.text(s);
+            if let Some((m, pos)) = memo.as_mut() {
+                m.remember(*pos, s.as_bytes(), text);
+            }
+            text
+        }
+    };
     Ok(NewAttr {
-        key: b.text(key),
+        key,
         value: value.unwrap_or(NewValue::Empty),
     })
 }
