@@ -2,7 +2,8 @@
 # Side-by-side ingest figures: the viewer against rotel (a Rust OpenTelemetry collector, run with
 # its blackhole exporter), under the same load from `loadgen`, in one run.
 #
-#   bench/compare.sh                 # small (2 attributes) and typical (14) spans, both receivers
+#   bench/compare.sh                 # small (2 attributes), typical (14) and varied spans (typical
+#                                    # with per-span values: loadgen --varied), both receivers
 #   SPANS=200000 bench/compare.sh    # fewer spans per run
 #   ROUNDS=5 bench/compare.sh        # more rounds (default 3; the summary takes medians)
 #   bench/compare.sh sustained       # the viewer alone: fixed rate above its cap, RSS sampled
@@ -117,15 +118,18 @@ compare() {
     # Rounds alternate the receivers, so a burst of other work on the shared cores hits both;
     # the summary takes each receiver's median round.
     for round in $(seq 1 "$ROUNDS"); do
-        for shape in small:2 typical:14; do
-            local name=${shape%%:*} attrs=${shape##*:}
+        # name:attributes[:loadgen flag]; "varied" is typical with per-span values
+        for shape in small:2 typical:14 varied:14:--varied; do
+            local name attrs flag
+            IFS=: read -r name attrs flag <<<"$shape"
             for rx in viewer rotel; do
                 start_receiver "$rx"
                 sleep 0.5
                 local rss0 cpu0 out accepted refused cpu1 rss1
                 rss0=$(rss_kib "$PID")
                 cpu0=$(cpu_ticks "$PID")
-                out=$(loadgen --traces "$traces" --attributes "$attrs")
+                # shellcheck disable=SC2086 # $flag is one word or none
+                out=$(loadgen --traces "$traces" --attributes "$attrs" $flag)
                 wait_settled "$PID"
                 cpu1=$(cpu_ticks "$PID")
                 rss1=$(rss_kib "$PID")

@@ -63,6 +63,11 @@ pub struct LoadOptions {
     /// Spans per request (rounded down to whole traces, at least one trace).
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: u64,
+    /// Give each span of a request its own status, path, full URL, client address and body
+    /// size (the attribute values that differ between real requests); without it every span
+    /// carries the same values.
+    #[arg(long)]
+    pub varied: bool,
     /// Compress requests with gzip.
     #[arg(long)]
     pub gzip: bool,
@@ -73,11 +78,14 @@ pub struct LoadOptions {
 impl LoadOptions {
     #[must_use]
     pub fn shape(&self) -> Shape {
-        Shape::for_batch(
-            self.child_spans,
-            self.attributes,
-            usize::try_from(self.batch_size).unwrap_or(usize::MAX),
-        )
+        Shape {
+            varied: self.varied,
+            ..Shape::for_batch(
+                self.child_spans,
+                self.attributes,
+                usize::try_from(self.batch_size).unwrap_or(usize::MAX),
+            )
+        }
     }
 
     fn endpoint(&self) -> String {
@@ -484,5 +492,33 @@ mod tests {
         // Same bytes as encoding the request with real ids.
         let direct = request(&shape, 1_700_000_000_000_000_000, Some(1000 << 64)).encode_to_vec();
         assert_eq!(out, direct);
+    }
+
+    #[test]
+    fn varied_spans_differ_in_the_per_request_values_only() {
+        let values = |varied: bool, key: &str| -> Vec<String> {
+            let shape = Shape {
+                varied,
+                ..Shape::for_batch(9, 14, 100)
+            };
+            let req = request(&shape, 1, Some(1));
+            req.resource_spans[0].scope_spans[0]
+                .spans
+                .iter()
+                .map(|s| {
+                    let a = s.attributes.iter().find(|a| a.key == key).unwrap();
+                    format!("{:?}", a.value)
+                })
+                .collect()
+        };
+        let distinct = |v: Vec<String>| {
+            v.into_iter()
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        };
+        assert_eq!(distinct(values(true, "url.full")), 100);
+        assert_eq!(distinct(values(true, "client.address")), 100);
+        assert_eq!(distinct(values(true, "http.request.method")), 1);
+        assert_eq!(distinct(values(false, "url.full")), 1);
     }
 }

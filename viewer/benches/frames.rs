@@ -137,6 +137,7 @@ fn frames(c: &mut Criterion) {
         child_spans: 0,
         attributes: 2,
         traces_per_request: 500,
+        varied: false,
     };
     let mut traces = app_of(store_of(one_span, 2_000));
     bench_refresh(c, "list_1m_traces_after_new_data", &mut traces, one_span);
@@ -152,6 +153,7 @@ fn frames(c: &mut Criterion) {
             child_spans: 99_999,
             attributes: 4,
             traces_per_request: 1,
+            varied: false,
         },
         1,
     ));
@@ -167,6 +169,7 @@ fn frames(c: &mut Criterion) {
             child_spans: 0,
             attributes: 500,
             traces_per_request: 1,
+            varied: false,
         },
         1,
     ));

@@ -27,11 +27,19 @@ use template::{Shape, Template};
 
 const T0: u64 = 1_700_000_000_000_000_000;
 
-/// The two span shapes of the published figures: small (2 attributes) and typical (14).
-fn shapes() -> [(&'static str, Shape); 2] {
+/// The span shapes of the published figures: small (2 attributes), typical (14), and typical
+/// with values that differ from span to span (`loadgen --varied`).
+fn shapes() -> [(&'static str, Shape); 3] {
     [
         ("small", Shape::for_batch(9, 2, 512)),
         ("typical", Shape::for_batch(9, 14, 512)),
+        (
+            "varied",
+            Shape {
+                varied: true,
+                ..Shape::for_batch(9, 14, 512)
+            },
+        ),
     ]
 }
 

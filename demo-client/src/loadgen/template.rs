@@ -23,6 +23,10 @@ pub struct Shape {
     pub attributes: usize,
     /// Whole traces in one request.
     pub traces_per_request: usize,
+    /// Each span of a request gets its own values for the attributes that differ between real
+    /// requests (status, path, full URL, client address, body size); otherwise every span
+    /// carries the same values.
+    pub varied: bool,
 }
 
 impl Shape {
@@ -46,6 +50,7 @@ impl Shape {
             child_spans,
             attributes,
             traces_per_request: (batch_size / per_trace).max(1),
+            varied: false,
         }
     }
 }
@@ -105,6 +110,31 @@ pub fn attributes(n: usize) -> Vec<KeyValue> {
         .collect()
 }
 
+/// As [`attributes`], with the values that differ between real requests made distinct for span
+/// number `k` of a request.
+#[must_use]
+pub fn varied_attributes(n: usize, k: usize) -> Vec<KeyValue> {
+    let item = 10_000 + k;
+    let int = |v: usize| any_value::Value::IntValue(i64::try_from(v).unwrap_or(i64::MAX));
+    let mut attrs = attributes(n);
+    for a in &mut attrs {
+        let value = match a.key.as_str() {
+            "http.response.status_code" => int([200, 200, 200, 201, 404, 500][k % 6]),
+            "url.path" => any_value::Value::StringValue(format!("/api/v1/items/{item}")),
+            "url.full" => any_value::Value::StringValue(format!(
+                "https://api.example.internal/api/v1/items/{item}?expand=owner"
+            )),
+            "client.address" => {
+                any_value::Value::StringValue(format!("10.42.{}.{}", k / 256, k % 256))
+            }
+            "http.response.body.size" => int(1_000 + k * 7),
+            _ => continue,
+        };
+        a.value = Some(AnyValue { value: Some(value) });
+    }
+    attrs
+}
+
 const NAMES: [&str; 4] = [
     "SELECT items",
     "GET /inventory",
@@ -159,7 +189,11 @@ pub fn request(
                 },
                 start_time_unix_nano: start,
                 end_time_unix_nano: end,
-                attributes: attrs.clone(),
+                attributes: if shape.varied {
+                    varied_attributes(shape.attributes, spans.len())
+                } else {
+                    attrs.clone()
+                },
                 ..Span::default()
             });
         }
