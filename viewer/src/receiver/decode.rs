@@ -493,30 +493,53 @@ fn id8(b: &[u8]) -> Option<u64> {
     (id != 0).then_some(id)
 }
 
-/// The keys of the last span's attributes, by position, as bytes and as text of the batch.
-/// Spans of one scope mostly carry the same keys in the same order: a key equal to the one at
-/// its position is neither checked as UTF-8 (those bytes were) nor copied again, and the store
-/// sees the same `Text` and skips interning it.
-struct KeyMemo<'a>(Vec<(&'a [u8], Text)>);
+/// The last span's attributes, by position: each key's bytes and text, each value's encoded
+/// `AnyValue` and what it decoded to. Spans of one scope mostly carry the same keys in the same
+/// order, and many of the same values: a key or value whose bytes equal those at its position is
+/// taken as decoded then (decoding is a function of the bytes and the limits) rather than checked
+/// as UTF-8 and copied again, and the store sees the same `Text` and skips interning it.
+struct KeyMemo<'a> {
+    keys: Vec<(&'a [u8], Text)>,
+    values: Vec<Option<(&'a [u8], NewValue)>>,
+}
 
 impl<'a> KeyMemo<'a> {
     fn new() -> Self {
-        Self(Vec::new())
+        Self {
+            keys: Vec::new(),
+            values: Vec::new(),
+        }
     }
 
     fn known(&self, pos: usize, raw: &[u8]) -> Option<Text> {
-        self.0
+        self.keys
             .get(pos)
             .and_then(|&(bytes, text)| (bytes == raw).then_some(text))
     }
 
     /// Positions are filled in order within a span, so `pos` is at most the length.
     fn remember(&mut self, pos: usize, raw: &'a [u8], text: Text) {
-        if let Some(slot) = self.0.get_mut(pos) {
+        if let Some(slot) = self.keys.get_mut(pos) {
             *slot = (raw, text);
         } else {
-            self.0.push((raw, text));
+            self.keys.push((raw, text));
         }
+    }
+
+    fn known_value(&self, pos: usize, raw: &[u8]) -> Option<NewValue> {
+        match self.values.get(pos) {
+            Some(Some((bytes, v))) if *bytes == raw => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// Remembers a string or scalar (boxed values are not worth a clone).
+    fn remember_value(&mut self, pos: usize, raw: &'a [u8], v: &NewValue) {
+        let entry = (!matches!(v, NewValue::Other(_))).then(|| (raw, v.clone()));
+        if pos >= self.values.len() {
+            self.values.resize(pos + 1, None);
+        }
+        self.values[pos] = entry;
     }
 }
 
@@ -553,14 +576,25 @@ fn attr<'a>(
                     // Two AnyValues merge field by field; leave that to prost.
                     return Err(Fail::Fallback);
                 }
-                value = Some(match any_value(m, limits, 0)? {
+                if let Some(v) = memo
+                    .as_ref()
+                    .and_then(|(memo, pos)| memo.known_value(*pos, m))
+                {
+                    value = Some(v);
+                    continue;
+                }
+                let v = match any_value(m, limits, 0)? {
                     Raw::Str(s) => NewValue::Str(limited_text(b, s, limits.max_attr_value_len)),
                     Raw::Int(i) => NewValue::Int(i),
                     Raw::Double(d) => NewValue::Double(d),
                     Raw::Bool(v) => NewValue::Bool(v),
                     Raw::Empty => NewValue::Empty,
                     Raw::Value(v) => NewValue::Other(Box::new(v)),
-                });
+                };
+                if let Some((memo, pos)) = memo.as_mut() {
+                    memo.remember_value(*pos, m, &v);
+                }
+                value = Some(v);
             }
             3 => rd.ignore(wt, WireType::Varint, tag)?,
             _ => rd.skip(wt, tag)?,
@@ -1042,6 +1076,61 @@ mod tests {
         let mut span = valid_span().encode_to_vec();
         span.extend([7 << 3, 1]); // start time as a varint
         assert!(trace_request(&wrap_span(&span), &limits).is_err());
+    }
+
+    #[test]
+    fn a_span_is_decoded_the_same_whatever_the_span_before_it_carried() {
+        // Keys and values repeat, move, change type and vanish between consecutive spans (the
+        // decoder reuses what the last span decoded at a position when the bytes are equal).
+        let s = |v: &str| any_value::Value::StringValue(v.into());
+        let i = any_value::Value::IntValue;
+        let kv = |k: &str, v: any_value::Value| KeyValue {
+            key: k.into(),
+            value: Some(AnyValue { value: Some(v) }),
+            ..Default::default()
+        };
+        let shapes = vec![
+            vec![kv("a", s("x")), kv("b", i(1))],
+            vec![kv("a", s("x")), kv("b", i(2))],
+            vec![kv("a", s("y")), kv("b", s("x"))],
+            vec![kv("b", s("y")), kv("a", s("y"))],
+            vec![],
+            vec![
+                kv("a", s(&"long ".repeat(10))),
+                kv("b", i(2)),
+                kv("c", s("x")),
+            ],
+            vec![
+                kv("a", s(&"long ".repeat(10))),
+                kv("b", i(2)),
+                kv("c", s("x")),
+            ],
+        ];
+        let spans = shapes
+            .into_iter()
+            .map(|attributes| Span {
+                attributes,
+                ..valid_span()
+            })
+            .collect();
+        let req = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let buf = req.encode_to_vec();
+        // Limits that truncate the long value, so a memorised value must be the truncated one.
+        let limits = Limits {
+            max_attr_value_len: 20,
+            ..Limits::default()
+        };
+        let got = direct(&buf, &limits).unwrap();
+        assert_eq!(got, via_prost(&buf, &limits).unwrap());
+        assert_eq!(got.matches("more bytes").count(), 2, "{got}");
     }
 
     #[test]
