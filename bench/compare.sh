@@ -6,7 +6,8 @@
 #                                    # with per-span values: loadgen --varied), both receivers
 #   SPANS=200000 bench/compare.sh    # fewer spans per run
 #   ROUNDS=5 bench/compare.sh        # more rounds (default 3; the summary takes medians)
-#   bench/compare.sh sustained       # the viewer alone: fixed rate above its cap, RSS sampled
+#   bench/compare.sh sustained       # the viewer alone, in its terminal UI on a pseudo-terminal:
+#                                    # fixed rate above its cap, RSS sampled, input latency timed
 #
 # Figures, per receiver and span shape:
 #   spans/cpu-s  spans accepted per second of the receiving process's own CPU time
@@ -38,10 +39,14 @@ build() {
     cargo build --release -q -p demo-client --bin loadgen
 }
 
-rotel_bin() {
+venv() {
     if [[ ! -x $VENV/bin/python ]]; then
         python3 -m venv "$VENV"
     fi
+}
+
+rotel_bin() {
+    venv
     if ! "$VENV/bin/python" -c 'import rotel' 2>/dev/null; then
         log "installing rotel from PyPI into $VENV (pre-release versions only)..."
         "$VENV/bin/pip" install -q --pre rotel
@@ -170,10 +175,26 @@ compare() {
 
 sustained() {
     build
+    venv
+    if ! "$VENV/bin/python" -c 'import pyte' 2>/dev/null; then
+        log "installing pyte (a terminal screen model) from PyPI into $VENV..."
+        "$VENV/bin/pip" install -q pyte
+    fi
     local total=$((RATE * MINUTES * 60))
-    log "viewer, --max-spans $CAP, $RATE spans/s of typical spans for $MINUTES min ($total spans)"
-    start_receiver viewer "$CAP"
-    echo "startup ${STARTUP_MS} ms; RSS every 10 s (KiB):"
+    log "viewer (terminal UI), --max-spans $CAP, $RATE spans/s of typical spans for $MINUTES min ($total spans)"
+    # The viewer runs in its terminal UI on a pseudo-terminal, where input_latency.py types a
+    # key every half second and times how long until its effect is on the screen.
+    rm -f target/viewer.pid
+    local t0
+    t0=$(now_ns)
+    "$VENV/bin/python" bench/input_latency.py --duration "$((MINUTES * 60 + 5))" \
+        --pid-file target/viewer.pid -- target/release/viewer --grpc-addr "127.0.0.1:$PORT" \
+        --http-addr "127.0.0.1:$((PORT + 1))" --max-spans "$CAP" >target/latency.out &
+    local driver=$!
+    wait_port "$PORT"
+    STARTUP_MS=$(((($(now_ns) - t0)) / 1000000))
+    PID=$(cat target/viewer.pid)
+    echo "startup ${STARTUP_MS} ms (under the driver); RSS every 10 s (KiB):"
     loadgen --rate "$RATE" --duration "${MINUTES}m" --attributes 14 >target/sustained.out &
     local lg=$! t=0
     while kill -0 "$lg" 2>/dev/null; do
@@ -184,7 +205,8 @@ sustained() {
     done
     wait "$lg" || true
     cat target/sustained.out
-    stop_receiver
+    wait "$driver" || true
+    cat target/latency.out
 }
 
 case ${1:-compare} in

@@ -1,7 +1,7 @@
 //! The terminal: set-up, the event loop, and a restore that runs on quit, on signals and on
 //! panic.
 
-use std::io::{self, IsTerminal, Stdout};
+use std::io::{self, BufWriter, IsTerminal, Stdout};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,11 @@ use crate::config::Config;
 use crate::keymap;
 use crate::server::Viewer;
 
-/// One frame every this often at most; input is handled as it comes and shown on the next one.
+/// The terminal, written through a buffer so a frame leaves in one write (stdout's own buffer
+/// writes every 1 KiB).
+type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+
+/// New data is shown at most this often; input is drawn as soon as it is handled.
 const FRAME: Duration = Duration::from_millis(16);
 
 /// Runs the terminal UI until the user quits or a signal arrives.
@@ -39,10 +43,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     result
 }
 
-async fn event_loop(
-    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
-    viewer: &Viewer,
-) -> anyhow::Result<()> {
+async fn event_loop(terminal: &mut Term, viewer: &Viewer) -> anyhow::Result<()> {
     let size = terminal.size()?;
     let mut app = App::new(
         std::sync::Arc::clone(viewer.store()),
@@ -60,6 +61,14 @@ async fn event_loop(
     // Fault injection for the terminal-restore test; debug builds only.
     let panic_in_draw =
         cfg!(debug_assertions) && std::env::var_os("VIEWER_DEBUG_PANIC_IN_DRAW").is_some();
+    let draw = |terminal: &mut Term, app: &App| {
+        terminal
+            .draw(|f| {
+                assert!(!panic_in_draw, "injected panic while drawing");
+                f.render_widget(app, f.area());
+            })
+            .map(|_| ())
+    };
     while !app.quit {
         tokio::select! {
             () = &mut terminate => break,
@@ -67,7 +76,11 @@ async fn event_loop(
                 Some(Ok(event)) => {
                     if let Some(action) = keymap::action_for(app.mode(), &event) {
                         app.update(action);
-                        dirty = true;
+                        // Drawn now rather than on the next tick: a key's effect shows at once
+                        // (a frame takes well under a millisecond: docs/BENCHMARKS.md).
+                        if !app.quit {
+                            draw(terminal, &app)?;
+                        }
                     }
                 }
                 Some(Err(e)) => return Err(e).context("reading terminal input"),
@@ -76,10 +89,7 @@ async fn event_loop(
             _ = frames.tick() => {
                 dirty |= app.refresh(Instant::now());
                 if dirty {
-                    terminal.draw(|f| {
-                        assert!(!panic_in_draw, "injected panic while drawing");
-                        f.render_widget(&app, f.area());
-                    })?;
+                    draw(terminal, &app)?;
                     dirty = false;
                 }
             }
@@ -89,7 +99,7 @@ async fn event_loop(
 }
 
 /// Raw mode, alternate screen, mouse capture; and a panic hook that undoes them first.
-fn init() -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
+fn init() -> io::Result<Term> {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
@@ -104,7 +114,10 @@ fn init() -> io::Result<Terminal<CrosstermBackend<Stdout>>> {
         restore();
         return Err(e);
     }
-    Terminal::new(CrosstermBackend::new(stdout))
+    Terminal::new(CrosstermBackend::new(BufWriter::with_capacity(
+        1 << 16,
+        stdout,
+    )))
 }
 
 /// Puts the terminal back as it was. Safe to call more than once.
