@@ -158,8 +158,11 @@ impl Ingest {
         let n = u32::try_from(batch.span_count())
             .unwrap_or(u32::MAX)
             .min(self.budget_size);
+        // Room is there at once almost always: then no timer is set up.
         let permit = if n == 0 {
             None
+        } else if let Ok(p) = Arc::clone(&self.budget).try_acquire_many_owned(n) {
+            Some(p)
         } else {
             let acquire = Arc::clone(&self.budget).acquire_many_owned(n);
             match tokio::time::timeout(self.wait, acquire).await {
@@ -175,7 +178,12 @@ impl Ingest {
             batch,
             _permit: permit,
         };
-        match tokio::time::timeout(self.wait, self.tx.send(ToStore::Batch(envelope))).await {
+        let envelope = match self.tx.try_send(ToStore::Batch(envelope)) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(Refusal::Closed),
+            Err(mpsc::error::TrySendError::Full(msg)) => msg,
+        };
+        match tokio::time::timeout(self.wait, self.tx.send(envelope)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Refusal::Closed),
             Err(_) => {

@@ -325,7 +325,8 @@ fn span<'a>(
     keys: &mut KeyMemo<'a>,
 ) -> R<Result<NewSpan, &'static str>> {
     let (mut trace_id, mut span_id, mut parent_id): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
-    let mut name = "";
+    // The name's bytes, and its text when it is not the last span's name.
+    let (mut name, mut new_name): (&[u8], Option<&str>) = (&[], Some(""));
     let mut kind = 0i32;
     let (mut start, mut end) = (0u64, 0u64);
     let first_attr = b.span_attrs.len();
@@ -343,7 +344,13 @@ fn span<'a>(
                 rd.str(wt)?;
             }
             4 => parent_id = rd.bytes(wt)?,
-            5 => name = rd.str(wt)?,
+            5 => {
+                name = rd.bytes(wt)?;
+                new_name = match keys.name {
+                    Some((last, _)) if last == name => None,
+                    _ => Some(utf8(name)?),
+                };
+            }
             #[allow(clippy::cast_possible_truncation)] // int32 on the wire, as prost reads it
             6 => kind = rd.varint(wt)? as i32,
             7 => start = rd.fixed64(wt)?,
@@ -399,11 +406,19 @@ fn span<'a>(
     };
     #[allow(clippy::cast_possible_truncation)] // a request's attributes are far fewer than 2^32
     let attrs = first_attr as u32..b.span_attrs.len() as u32;
+    let name = match (new_name, keys.name) {
+        (None, Some((_, text))) => text,
+        (s, _) => {
+            let text = b.text(s.unwrap_or_default());
+            keys.name = Some((name, text));
+            text
+        }
+    };
     Ok(Ok(NewSpan {
         trace_id,
         span_id,
         parent_id,
-        name: b.text(name),
+        name,
         kind: SpanKind::from_otlp(kind),
         start,
         end,
@@ -501,6 +516,8 @@ fn id8(b: &[u8]) -> Option<u64> {
 struct KeyMemo<'a> {
     keys: Vec<(&'a [u8], Text)>,
     values: Vec<Option<(&'a [u8], NewValue)>>,
+    /// The last span's name, likewise.
+    name: Option<(&'a [u8], Text)>,
 }
 
 impl<'a> KeyMemo<'a> {
@@ -508,6 +525,7 @@ impl<'a> KeyMemo<'a> {
         Self {
             keys: Vec::new(),
             values: Vec::new(),
+            name: None,
         }
     }
 
