@@ -236,8 +236,9 @@ pub struct Store {
 
 /// What the last span of a batch's scope interned, by attribute position: spans of one scope
 /// mostly repeat their keys (the decoder then hands over the very same `Text`) and many of their
-/// short values, so a comparison with the last span replaces most hash look-ups. Batch-relative:
-/// cleared for every batch.
+/// short values, so a comparison with the last span replaces most hash look-ups. `Text`s belong
+/// to one batch, and `Sym`s change when the tables are compacted (after a batch): cleared for
+/// every resource of every batch.
 #[derive(Default)]
 struct Memo {
     keys: Vec<Option<(Text, Sym)>>,
