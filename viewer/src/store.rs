@@ -73,7 +73,8 @@ impl Interner {
 pub struct Trace {
     pub id: TraceId,
     spans: Vec<Span>,
-    index: FxHashMap<SpanId, u32>,
+    /// Boxed: most traces never have one, and every trace's struct sits in one large array.
+    index: Option<Box<FxHashMap<SpanId, u32>>>,
     /// Earliest span start and latest span end, in unix nanoseconds.
     pub start: u64,
     pub end: u64,
@@ -95,7 +96,7 @@ impl Trace {
         Self {
             id,
             spans: Vec::new(),
-            index: FxHashMap::default(),
+            index: None,
             start: u64::MAX,
             end: 0,
             errors: 0,
@@ -137,7 +138,7 @@ impl Trace {
     #[must_use]
     pub fn position(&self, span_id: SpanId) -> Option<usize> {
         if self.spans.len() > INDEX_THRESHOLD {
-            self.index.get(&span_id).map(|&i| i as usize)
+            self.index.as_ref()?.get(&span_id).map(|&i| i as usize)
         } else {
             self.spans.iter().position(|s| s.span_id == span_id)
         }
@@ -150,15 +151,16 @@ impl Trace {
         }
         let idx = u32::try_from(self.spans.len()).unwrap_or(u32::MAX);
         if self.spans.len() == INDEX_THRESHOLD {
-            self.index = self
-                .spans
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.span_id, i as u32))
-                .collect();
+            self.index = Some(Box::new(
+                self.spans
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.span_id, i as u32))
+                    .collect(),
+            ));
         }
-        if self.spans.len() >= INDEX_THRESHOLD {
-            self.index.insert(span.span_id, idx);
+        if let Some(index) = self.index.as_mut() {
+            index.insert(span.span_id, idx);
         }
         self.start = self.start.min(span.start);
         self.end = self.end.max(span.end.max(span.start));
@@ -724,6 +726,16 @@ pub(crate) mod tests {
             }],
             0,
         )
+    }
+
+    #[test]
+    fn a_trace_without_an_index_stays_small() {
+        // Every trace's struct sits in the store's slot array, a million of them at the cap.
+        assert!(
+            std::mem::size_of::<Trace>() <= 128,
+            "{}",
+            std::mem::size_of::<Trace>()
+        );
     }
 
     #[test]
