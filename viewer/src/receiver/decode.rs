@@ -272,13 +272,13 @@ fn scope_spans(
 ) -> R<NewScopeSpans> {
     let (mut name, mut version) = ("", "");
     let mut spans = Vec::new();
-    let mut keys = KeyMemo::new();
+    let mut last = LastSpan::new();
     let mut rd = Rd(buf);
     while rd.more() {
         let (tag, wt) = rd.key()?;
         match tag {
             1 => scope(rd.bytes(wt)?, &mut name, &mut version)?,
-            2 => match span(rd.bytes(wt)?, limits, b, &mut keys)? {
+            2 => match span(rd.bytes(wt)?, limits, b, &mut last)? {
                 Ok(s) => spans.push(s),
                 Err(why) => {
                     if rejects.count == 0 {
@@ -322,7 +322,7 @@ fn span<'a>(
     buf: &'a [u8],
     limits: &Limits,
     b: &mut Batch,
-    keys: &mut KeyMemo<'a>,
+    last: &mut LastSpan<'a>,
 ) -> R<Result<NewSpan, &'static str>> {
     let (mut trace_id, mut span_id, mut parent_id): (&[u8], &[u8], &[u8]) = (&[], &[], &[]);
     // The name's bytes, and its text when it is not the last span's name.
@@ -346,7 +346,7 @@ fn span<'a>(
             4 => parent_id = rd.bytes(wt)?,
             5 => {
                 name = rd.bytes(wt)?;
-                new_name = match keys.name {
+                new_name = match last.name {
                     Some((last, _)) if last == name => None,
                     _ => Some(utf8(name)?),
                 };
@@ -359,7 +359,7 @@ fn span<'a>(
                 let m = rd.bytes(wt)?;
                 if b.span_attrs.len() - first_attr < limits.max_attrs {
                     let pos = b.span_attrs.len() - first_attr;
-                    let a = attr(m, limits, b, Some((keys, pos)))?;
+                    let a = attr(m, limits, b, Some((last, pos)))?;
                     b.span_attrs.push(a);
                 }
             }
@@ -406,11 +406,11 @@ fn span<'a>(
     };
     #[allow(clippy::cast_possible_truncation)] // a request's attributes are far fewer than 2^32
     let attrs = first_attr as u32..b.span_attrs.len() as u32;
-    let name = match (new_name, keys.name) {
+    let name = match (new_name, last.name) {
         (None, Some((_, text))) => text,
         (s, _) => {
             let text = b.text(s.unwrap_or_default());
-            keys.name = Some((name, text));
+            last.name = Some((name, text));
             text
         }
     };
@@ -508,40 +508,36 @@ fn id8(b: &[u8]) -> Option<u64> {
     (id != 0).then_some(id)
 }
 
-/// The last span's attributes, by position: each key's bytes and text, each value's encoded
-/// `AnyValue` and what it decoded to. Spans of one scope mostly carry the same keys in the same
-/// order, and many of the same values: a key or value whose bytes equal those at its position is
-/// taken as decoded then (decoding is a function of the bytes and the limits) rather than checked
-/// as UTF-8 and copied again, and the store sees the same `Text` and skips interning it.
-struct KeyMemo<'a> {
-    keys: Vec<(&'a [u8], Text)>,
-    values: Vec<Option<(&'a [u8], NewValue)>>,
-    /// The last span's name, likewise.
+/// The last span of a scope: its name, and its attributes by position (each key's bytes and
+/// text, each value's encoded `AnyValue` and what it decoded to). Spans of one scope mostly carry
+/// the same name, keys in the same order, and many of the same values: a name, key or value whose
+/// bytes equal the last span's is taken as decoded then (decoding is a function of the bytes and
+/// the limits) rather than checked as UTF-8 and copied again, and the store sees the same `Text`
+/// and skips interning it.
+struct LastSpan<'a> {
     name: Option<(&'a [u8], Text)>,
+    keys: Vec<Option<(&'a [u8], Text)>>,
+    values: Vec<Option<(&'a [u8], NewValue)>>,
 }
 
-impl<'a> KeyMemo<'a> {
+impl<'a> LastSpan<'a> {
     fn new() -> Self {
         Self {
+            name: None,
             keys: Vec::new(),
             values: Vec::new(),
-            name: None,
         }
     }
 
     fn known(&self, pos: usize, raw: &[u8]) -> Option<Text> {
-        self.keys
-            .get(pos)
-            .and_then(|&(bytes, text)| (bytes == raw).then_some(text))
+        match self.keys.get(pos) {
+            Some(&Some((bytes, text))) if bytes == raw => Some(text),
+            _ => None,
+        }
     }
 
-    /// Positions are filled in order within a span, so `pos` is at most the length.
     fn remember(&mut self, pos: usize, raw: &'a [u8], text: Text) {
-        if let Some(slot) = self.keys.get_mut(pos) {
-            *slot = (raw, text);
-        } else {
-            self.keys.push((raw, text));
-        }
+        put(&mut self.keys, pos, Some((raw, text)));
     }
 
     fn known_value(&self, pos: usize, raw: &[u8]) -> Option<NewValue> {
@@ -554,11 +550,16 @@ impl<'a> KeyMemo<'a> {
     /// Remembers a string or scalar (boxed values are not worth a clone).
     fn remember_value(&mut self, pos: usize, raw: &'a [u8], v: &NewValue) {
         let entry = (!matches!(v, NewValue::Other(_))).then(|| (raw, v.clone()));
-        if pos >= self.values.len() {
-            self.values.resize(pos + 1, None);
-        }
-        self.values[pos] = entry;
+        put(&mut self.values, pos, entry);
     }
+}
+
+/// Sets position `pos` (bounded by `--max-attrs`), growing the vector as needed.
+fn put<T: Clone>(v: &mut Vec<Option<T>>, pos: usize, item: Option<T>) {
+    if pos >= v.len() {
+        v.resize(pos + 1, None);
+    }
+    v[pos] = item;
 }
 
 /// A key read so far: already in the batch, or a checked string still to copy.
@@ -568,12 +569,12 @@ enum Key<'a> {
 }
 
 /// A span's, event's, link's or resource's `KeyValue`, its strings copied into the batch; for a
-/// span's, `memo` holds the last span's keys and this attribute's position.
+/// span's, `memo` holds the last span and this attribute's position.
 fn attr<'a>(
     buf: &'a [u8],
     limits: &Limits,
     b: &mut Batch,
-    mut memo: Option<(&mut KeyMemo<'a>, usize)>,
+    mut memo: Option<(&mut LastSpan<'a>, usize)>,
 ) -> R<NewAttr> {
     let mut key = Key::New("");
     let mut value = None;
