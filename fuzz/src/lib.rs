@@ -21,7 +21,7 @@ pub fn ingest_and_render(req: ExportTraceServiceRequest) {
     let (batch, _problem) = viewer::receiver::convert::trace_request(req, &limits);
     store.ingest(batch);
 
-    let st = store.stats();
+    let st = store.stats().traces;
     assert!(st.spans as usize <= MAX_SPANS, "over the cap: {st:?}");
     assert_eq!(
         st.received,

@@ -89,7 +89,7 @@ fn bench_refresh(c: &mut Criterion, name: &str, app: &mut App, shape: Shape) {
 fn frames(c: &mut Criterion) {
     // 1,000,000 spans: 100,000 traces of 10 spans with 14 attributes each.
     let million = app_of(store_of(Shape::for_batch(9, 14, 500), 2_000));
-    assert_eq!(million.store.lock().stats().spans, 1_000_000);
+    assert_eq!(million.store.lock().stats().traces.spans, 1_000_000);
     {
         let store = million.store.lock();
         let mut g = c.benchmark_group("filter_1m_spans");

@@ -316,7 +316,7 @@ impl App {
         let store = Arc::clone(&self.store);
         let store = store.lock();
         let totals = Totals::read(&store, &self.counters);
-        self.rate.sample(now, totals.store.received);
+        self.rate.sample(now, totals.store.traces.received);
         let mut changed = totals != self.totals;
         self.totals = totals;
         let due = self.list.last_refresh.is_none_or(|t| {

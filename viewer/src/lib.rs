@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod app;
+pub mod catalog;
 pub mod config;
 pub mod format;
 pub mod headless;

@@ -12,7 +12,6 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::Widget;
 
 use crate::app::{App, Screen};
-use crate::model::Sym;
 
 /// The screen's regions. Zero-sized where a region does not apply or does not fit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -86,10 +85,15 @@ const PALETTE: [Color; 8] = [
     Color::LightMagenta,
 ];
 
-/// The colour of a service: stable for the run.
+/// The colour of a service, from its name: the same in every view, across compactions of the
+/// catalog (which renumber symbols) and from one run to the next.
 #[must_use]
-pub fn service_color(service: Sym) -> Color {
-    PALETTE[service.0 as usize % PALETTE.len()]
+pub fn service_color(service: &str) -> Color {
+    // FNV-1a: tiny, and stable across Rust versions (the standard hasher is not promised to be).
+    let h = service.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    PALETTE[h as usize % PALETTE.len()]
 }
 
 pub const ERROR: Style = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);

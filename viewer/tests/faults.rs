@@ -86,12 +86,12 @@ async fn sixteen_concurrent_exporters_lose_nothing() {
     assert_eq!(acked, 16 * REQUESTS * SPANS);
     v.flush().await;
     let totals = v.totals();
-    assert_eq!(totals.store.received, acked);
+    assert_eq!(totals.store.traces.received, acked);
     assert_eq!(
-        totals.store.spans, acked,
+        totals.store.traces.spans, acked,
         "every acknowledged span is stored"
     );
-    assert_eq!(totals.store.traces, 16 * REQUESTS);
+    assert_eq!(totals.store.traces.traces, 16 * REQUESTS);
     v.shutdown().await;
 }
 
@@ -206,7 +206,7 @@ async fn idle_and_half_sent_requests_do_not_block_others() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 
     let totals = v.totals();
-    assert_eq!(totals.store.spans, 5);
+    assert_eq!(totals.store.traces.spans, 5);
     drop(idle);
     v.shutdown().await;
 }

@@ -475,7 +475,7 @@ async fn per_span_limits_truncate_and_cap() {
         let value = store.value_text(&first.attrs[0].value()).into_owned();
         assert!(value.starts_with(&"v".repeat(32)), "{value}");
         assert!(value.ends_with("…[68 more bytes]"), "{value}");
-        assert_eq!(store.stats().trace_full, 1);
+        assert_eq!(store.stats().traces.trace_full, 1);
     }
     v.shutdown().await;
 }

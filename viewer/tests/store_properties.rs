@@ -362,7 +362,7 @@ fn check(
     max_spans: usize,
     seen: &mut Vec<TraceRef>,
 ) -> Result<(), TestCaseError> {
-    let st = store.stats();
+    let st = store.stats().traces;
     prop_assert!(st.spans as usize <= max_spans, "over the cap: {:?}", st);
     prop_assert_eq!(
         st.received,
@@ -502,7 +502,7 @@ proptest! {
                 })
                 .collect();
             all.sort_unstable();
-            (all, store.stats().spans)
+            (all, store.stats().traces.spans)
         };
         let (a, na) = ingest_all(run.cuts.clone(), false);
         let (b, nb) = ingest_all(cuts, true);

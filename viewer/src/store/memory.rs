@@ -1,20 +1,13 @@
-//! Keeping the store's memory bounded: an estimate of the bytes each span holds (so the store
-//! can evict by size as well as by count), and compaction of the interned tables, which would
-//! otherwise grow for ever under a sender that makes up new span names, keys or resources.
+//! Keeping the trace store's memory bounded: an estimate of the bytes each span holds, so the
+//! store can evict by size as well as by count. (The interned tables, which would otherwise grow
+//! for ever under a sender that makes up new names, keys or resources, are compacted by the
+//! catalog: `crate::catalog`.)
 
 use std::mem::size_of;
 
 use compact_str::CompactString;
-use rustc_hash::FxHashMap;
 
-use super::{Interner, Store};
-use crate::model::{
-    Attr, Event, Link, Resource, ResourceId, Scope, ScopeId, Span, SpanExtra, Sym, Value,
-};
-
-/// The interned tables are compacted once they hold this many entries more than were live at
-/// the last compaction (and at least this many in all).
-pub(super) const COMPACT_FLOOR: usize = 64 * 1024;
+use crate::model::{Attr, Event, Link, Span, SpanExtra, Value};
 
 /// Approximate bytes a stored span holds, itself and what it owns.
 #[must_use]
@@ -68,126 +61,11 @@ fn value_heap(v: &Value) -> usize {
     }
 }
 
-/// Old symbol to new, filled on demand while the live data is walked.
-struct Remap {
-    old: Interner,
-    new: Interner,
-    map: Vec<u32>,
-}
-
-impl Remap {
-    fn sym(&mut self, sym: Sym) -> Sym {
-        let slot = &mut self.map[sym.0 as usize];
-        if *slot == u32::MAX {
-            *slot = self.new.intern(self.old.get(sym)).0;
-        }
-        Sym(*slot)
-    }
-
-    fn attrs(&mut self, attrs: &mut [Attr]) {
-        for a in attrs {
-            let key = a.key_mut();
-            *key = self.sym(*key);
-            if let Attr::Sym { value, .. } = a {
-                *value = self.sym(*value);
-            }
-        }
-    }
-}
-
-impl Store {
-    /// Compacts the interned tables when they have grown well past what live spans use.
-    pub(super) fn maybe_compact(&mut self) {
-        let threshold = self.compact_at.max(COMPACT_FLOOR);
-        if self.strings.len() > threshold || self.resources.len() > threshold {
-            self.compact();
-        }
-    }
-
-    /// Rebuilds the string, resource and scope tables from the live spans only.
-    pub fn compact(&mut self) {
-        let old = std::mem::take(&mut self.strings);
-        let n = old.len();
-        let mut remap = Remap {
-            old,
-            new: Interner::default(),
-            map: vec![u32::MAX; n],
-        };
-        let mut resource_map = vec![u32::MAX; self.resources.len()];
-        let mut scope_map = vec![u32::MAX; self.scopes.len()];
-        let mut resources: Vec<Resource> = Vec::new();
-        let mut scopes: Vec<Scope> = Vec::new();
-        self.service_name_key = remap.new.intern("service.name");
-        for trace in self.slots.iter_mut().flatten() {
-            for s in &mut trace.services {
-                *s = remap.sym(*s);
-            }
-            for span in &mut trace.spans {
-                span.name = remap.sym(span.name);
-                remap.attrs(&mut span.attrs);
-                if let Some(extra) = &mut span.extra {
-                    for e in &mut extra.events {
-                        e.name = remap.sym(e.name);
-                        remap.attrs(&mut e.attrs);
-                    }
-                    for l in &mut extra.links {
-                        remap.attrs(&mut l.attrs);
-                    }
-                }
-                let r = &mut resource_map[span.resource.0 as usize];
-                if *r == u32::MAX {
-                    let mut res = self.resources[span.resource.0 as usize].clone();
-                    res.service = remap.sym(res.service);
-                    remap.attrs(&mut res.attrs);
-                    *r = u32::try_from(resources.len()).unwrap_or(u32::MAX);
-                    resources.push(res);
-                }
-                span.resource = ResourceId(*r);
-                let sc = &mut scope_map[span.scope.0 as usize];
-                if *sc == u32::MAX {
-                    let old_scope = &self.scopes[span.scope.0 as usize];
-                    let scope = Scope {
-                        name: remap.sym(old_scope.name),
-                        version: remap.sym(old_scope.version),
-                    };
-                    *sc = u32::try_from(scopes.len()).unwrap_or(u32::MAX);
-                    scopes.push(scope);
-                }
-                span.scope = ScopeId(*sc);
-            }
-        }
-        self.strings = remap.new;
-        let mut resource_ids: FxHashMap<u64, Vec<ResourceId>> = FxHashMap::default();
-        for (i, r) in resources.iter().enumerate() {
-            let resolved: Vec<(&str, Value)> = r
-                .attrs
-                .iter()
-                .map(|a| (self.strings.get(a.key()), self.resolve(&a.value())))
-                .collect();
-            let key = super::resource_key(resolved.iter().map(|(k, v)| (*k, v)));
-            resource_ids
-                .entry(key)
-                .or_default()
-                .push(ResourceId(i as u32));
-        }
-        self.resource_ids = resource_ids;
-        self.resources = resources;
-        self.scope_ids = scopes
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.clone(), ScopeId(i as u32)))
-            .collect();
-        self.scopes = scopes;
-        self.compact_at = 2 * self.strings.len().max(self.resources.len());
-        self.stats.compactions += 1;
-        self.generation += 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::model::{Batch, OwnedResource, OwnedScope};
+    use crate::catalog::COMPACT_FLOOR;
+    use crate::model::{Batch, OwnedResource, OwnedScope, Value};
+    use crate::store::Store;
     use crate::store::tests::{batch, span};
 
     #[test]
@@ -256,7 +134,7 @@ mod tests {
             s.attrs = vec![("blob".into(), Value::Str("x".repeat(4096).into()))];
             store.ingest(batch("a", vec![s]));
         }
-        let stats = store.stats();
+        let stats = store.stats().traces;
         assert!(stats.bytes <= 64 * 1024, "{stats:?}");
         assert!(stats.evicted > 80, "{stats:?}");
         assert!(stats.spans >= 10, "{stats:?}");

@@ -45,7 +45,7 @@ pub fn lines(store: &Store, trace: &Trace, span: usize, limit: usize) -> Vec<Lin
         TextSpan::styled("service  ", KEY),
         TextSpan::styled(
             safe(store.str(service)).into_owned(),
-            Style::new().fg(service_color(service)),
+            Style::new().fg(service_color(store.str(service))),
         ),
         TextSpan::styled("   kind ", KEY),
         TextSpan::raw(s.kind.as_str()),

@@ -26,19 +26,25 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         " grpc {} · http {} · {} spans / {} traces · {:.0} spans/s",
         app.grpc_addr,
         app.http_addr,
-        t.store.spans,
-        t.store.traces,
+        t.store.traces.spans,
+        t.store.traces.traces,
         app.rate()
     );
-    text.push_str(&format!(" · ~{}", crate::format::bytes(t.store.bytes)));
-    if t.store.evicted > 0 {
-        text.push_str(&format!(" · {} evicted", t.store.evicted));
+    text.push_str(&format!(
+        " · ~{}",
+        crate::format::bytes(t.store.traces.bytes)
+    ));
+    if t.store.traces.evicted > 0 {
+        text.push_str(&format!(" · {} evicted", t.store.traces.evicted));
     }
-    if t.store.trace_full > 0 {
-        text.push_str(&format!(" · {} dropped (trace full)", t.store.trace_full));
+    if t.store.traces.trace_full > 0 {
+        text.push_str(&format!(
+            " · {} dropped (trace full)",
+            t.store.traces.trace_full
+        ));
     }
-    if t.store.rejected > 0 {
-        text.push_str(&format!(" · {} rejected", t.store.rejected));
+    if t.store.traces.rejected > 0 {
+        text.push_str(&format!(" · {} rejected", t.store.traces.rejected));
     }
     if t.busy_refusals > 0 {
         text.push_str(&format!(" · {} busy refusals", t.busy_refusals));

@@ -22,7 +22,7 @@ pub fn render(app: &App, store: &Store, areas: &Areas, buf: &mut Buffer) {
     if areas.body.height == 0 {
         return;
     }
-    if store.stats().traces == 0 {
+    if store.stats().traces.traces == 0 {
         render_empty(app, areas.body, buf);
         return;
     }
@@ -67,7 +67,7 @@ pub fn render(app: &App, store: &Store, areas: &Areas, buf: &mut Buffer) {
             buf,
             &safe(store.str(service)),
             SERVICE_W,
-            Style::new().fg(service_color(service)),
+            Style::new().fg(service_color(store.str(service))),
         );
         let fixed = DURATION_W + SPANS_W + SVCS_W;
         let name_w = end.saturating_sub(cells.x).saturating_sub(fixed).max(1);

@@ -152,7 +152,7 @@ fn render_rows(
         };
         let selected = i == cursor.selected;
         let service = store.resource(span.resource).service;
-        let color = service_color(service);
+        let color = service_color(store.str(service));
 
         // Tree column.
         let mut x = body.x;
