@@ -106,10 +106,10 @@ impl fmt::Display for Service {
     about = "Demo services for the viewer: the jokes app and MicroDonuts, instrumented with \
              OpenTelemetry. Starts all six services unless --only is given.",
     after_help = "Telemetry follows the standard variables: OTEL_EXPORTER_OTLP_ENDPOINT \
-                  (default http://localhost:4317), OTEL_TRACES_EXPORTER and \
-                  OTEL_METRICS_EXPORTER (otlp, console, none), OTEL_PROPAGATORS (tracecontext, \
-                  baggage, b3, b3multi), OTEL_RESOURCE_ATTRIBUTES, OTEL_METRIC_EXPORT_INTERVAL, \
-                  and OTEL_SERVICE_NAME when a single service runs."
+                  (default http://localhost:4317), OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER \
+                  and OTEL_LOGS_EXPORTER (otlp, console, none), OTEL_PROPAGATORS \
+                  (tracecontext, baggage, b3, b3multi), OTEL_RESOURCE_ATTRIBUTES, \
+                  OTEL_METRIC_EXPORT_INTERVAL, and OTEL_SERVICE_NAME when a single service runs."
 )]
 pub struct Options {
     /// Start only this service (repeat for several).

@@ -1,16 +1,18 @@
 //! Telemetry shared by every demo service: providers, propagators, the axum middleware that makes
 //! SERVER spans, and a reqwest helper that makes CLIENT spans.
 //!
-//! Each service gets its own [`Telemetry`]: its own tracer and meter providers with its own
-//! `service.name`, built from one [`TelemetryConfig`] (exporters, endpoint, propagators), so six
-//! services in one process still show up as six services. Spans are made directly with the
-//! OpenTelemetry API, not through `tracing`, so the exporter's own gRPC traffic is never traced.
+//! Each service gets its own [`Telemetry`]: its own tracer, meter and logger providers with its
+//! own `service.name`, built from one [`TelemetryConfig`] (exporters, endpoint, propagators), so
+//! six services in one process still show up as six services. Spans and log records are made
+//! directly with the OpenTelemetry API, not through `tracing`: a `tracing` subscriber is one per
+//! process and could not tell the six services' logs apart, and the exporter's own gRPC traffic
+//! is never traced or logged into itself.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, bail};
 use axum::extract::{MatchedPath, Request, State};
@@ -18,16 +20,20 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderMap;
 use opentelemetry::context::FutureExt as _;
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::metrics::{Counter, Histogram, MeterProvider as _};
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::trace::{
     SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
-use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry::{Array, Context, InstrumentationScope, KeyValue, Value};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_otlp::{WithExportConfig as _, WithTonicConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{
+    BatchLogProcessor, LogBatch, LogExporter, SdkLogger, SdkLoggerProvider,
+};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
@@ -47,13 +53,16 @@ pub const DEFAULT_METRIC_INTERVAL: Duration = Duration::from_secs(5);
 /// How long finished spans wait before a batch export when `OTEL_BSP_SCHEDULE_DELAY` is unset:
 /// short, so that traces show up in the viewer while the user is still looking.
 pub const DEFAULT_SPAN_DELAY: Duration = Duration::from_millis(500);
+/// How long log records wait before a batch export when `OTEL_BLRP_SCHEDULE_DELAY` is unset: as
+/// short as for spans, so a request's log shows up with its trace.
+pub const DEFAULT_LOG_DELAY: Duration = Duration::from_millis(500);
 
 /// Bucket boundaries (seconds) the HTTP semantic conventions advise for request durations.
 const DURATION_BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
-/// Where one signal (traces or metrics) goes: `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER`.
+/// Where one signal goes: `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`, `OTEL_LOGS_EXPORTER`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExporterKind {
     /// OTLP over gRPC to the configured endpoint.
@@ -142,10 +151,14 @@ pub struct TelemetryConfig {
     pub traces: ExporterKind,
     /// Where metrics go.
     pub metrics: ExporterKind,
+    /// Where log records go.
+    pub logs: ExporterKind,
     /// How often metrics are exported.
     pub metric_interval: Duration,
     /// How long finished spans wait before being exported in a batch.
     pub span_delay: Duration,
+    /// How long log records wait before being exported in a batch.
+    pub log_delay: Duration,
     /// Which propagators inject and extract context on every hop.
     pub propagators: Vec<PropagatorKind>,
     /// `OTEL_SERVICE_NAME`, used only when a process runs a single service.
@@ -170,14 +183,15 @@ impl TelemetryConfig {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let endpoint =
             get("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| DEFAULT_ENDPOINT.into());
-        let traces = get("OTEL_TRACES_EXPORTER")
-            .map(|v| ExporterKind::parse(&v).context("OTEL_TRACES_EXPORTER"))
-            .transpose()?
-            .unwrap_or(ExporterKind::Otlp);
-        let metrics = get("OTEL_METRICS_EXPORTER")
-            .map(|v| ExporterKind::parse(&v).context("OTEL_METRICS_EXPORTER"))
-            .transpose()?
-            .unwrap_or(ExporterKind::Otlp);
+        let exporter = |name: &str| -> anyhow::Result<ExporterKind> {
+            Ok(get(name)
+                .map(|v| ExporterKind::parse(&v).context(name.to_owned()))
+                .transpose()?
+                .unwrap_or(ExporterKind::Otlp))
+        };
+        let traces = exporter("OTEL_TRACES_EXPORTER")?;
+        let metrics = exporter("OTEL_METRICS_EXPORTER")?;
+        let logs = exporter("OTEL_LOGS_EXPORTER")?;
         let millis = |name: &str| -> anyhow::Result<Option<Duration>> {
             get(name)
                 .map(|v| {
@@ -194,6 +208,7 @@ impl TelemetryConfig {
             .filter(|d| !d.is_zero())
             .unwrap_or(DEFAULT_METRIC_INTERVAL);
         let span_delay = millis("OTEL_BSP_SCHEDULE_DELAY")?.unwrap_or(DEFAULT_SPAN_DELAY);
+        let log_delay = millis("OTEL_BLRP_SCHEDULE_DELAY")?.unwrap_or(DEFAULT_LOG_DELAY);
         let propagators = match get("OTEL_PROPAGATORS") {
             Some(v) => PropagatorKind::parse_list(&v)?,
             None => vec![PropagatorKind::TraceContext, PropagatorKind::Baggage],
@@ -203,8 +218,10 @@ impl TelemetryConfig {
             endpoint,
             traces,
             metrics,
+            logs,
             metric_interval,
             span_delay,
+            log_delay,
             propagators,
             service_name_env: get("OTEL_SERVICE_NAME"),
         })
@@ -217,15 +234,17 @@ impl TelemetryConfig {
             endpoint: DEFAULT_ENDPOINT.into(),
             traces: ExporterKind::None,
             metrics: ExporterKind::None,
+            logs: ExporterKind::None,
             metric_interval: DEFAULT_METRIC_INTERVAL,
             span_delay: DEFAULT_SPAN_DELAY,
+            log_delay: DEFAULT_LOG_DELAY,
             propagators: vec![PropagatorKind::TraceContext, PropagatorKind::Baggage],
             service_name_env: None,
             health: Arc::new(ExportHealth::new(DEFAULT_ENDPOINT)),
         }
     }
 
-    /// Exports traces and metrics over OTLP to `endpoint` (for a viewer on a test port).
+    /// Exports traces, metrics and logs over OTLP to `endpoint` (for a viewer on a test port).
     #[must_use]
     pub fn otlp(endpoint: impl Into<String>) -> Self {
         let endpoint = endpoint.into();
@@ -234,6 +253,7 @@ impl TelemetryConfig {
             endpoint,
             traces: ExporterKind::Otlp,
             metrics: ExporterKind::Otlp,
+            logs: ExporterKind::Otlp,
             ..Self::disabled()
         }
     }
@@ -269,15 +289,33 @@ impl TelemetryConfig {
             ExporterKind::Console => "the console".to_owned(),
             ExporterKind::None => "nowhere".to_owned(),
         };
-        if self.traces == self.metrics {
-            format!("traces and metrics go to {}", one(self.traces))
-        } else {
-            format!(
-                "traces go to {}, metrics to {}",
-                one(self.traces),
-                one(self.metrics)
-            )
+        // Signals that go to the same place are named together, in this order.
+        let mut groups: Vec<(ExporterKind, Vec<&str>)> = Vec::new();
+        for (signal, kind) in [
+            ("traces", self.traces),
+            ("metrics", self.metrics),
+            ("logs", self.logs),
+        ] {
+            match groups.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, signals)) => signals.push(signal),
+                None => groups.push((kind, vec![signal])),
+            }
         }
+        let parts: Vec<String> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, signals))| {
+                let names = match signals.as_slice() {
+                    [first @ .., last] if !first.is_empty() => {
+                        format!("{} and {last}", first.join(", "))
+                    }
+                    _ => signals.join(""),
+                };
+                let verb = if i == 0 { " go" } else { "" };
+                format!("{names}{verb} to {}", one(*kind))
+            })
+            .collect();
+        parts.join(", ")
     }
 }
 
@@ -373,6 +411,33 @@ impl<E: PushMetricExporter> PushMetricExporter for ReportingMetricExporter<E> {
     }
 }
 
+/// A log exporter that reports failures through [`ExportHealth`].
+#[derive(Debug)]
+struct ReportingLogExporter<E> {
+    inner: E,
+    health: Arc<ExportHealth>,
+}
+
+impl<E: LogExporter> LogExporter for ReportingLogExporter<E> {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        let result = self.inner.export(batch).await;
+        self.health.note("logs", &result);
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn event_enabled(&self, level: Severity, target: &str, name: Option<&str>) -> bool {
+        self.inner.event_enabled(level, target, name)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn batch(config: &TelemetryConfig, exporter: impl SpanExporter + 'static) -> BatchSpanProcessor {
@@ -446,6 +511,45 @@ fn meter_provider(
     Ok(builder.build())
 }
 
+fn log_batch(config: &TelemetryConfig, exporter: impl LogExporter + 'static) -> BatchLogProcessor {
+    BatchLogProcessor::builder(exporter)
+        .with_batch_config(
+            opentelemetry_sdk::logs::BatchConfigBuilder::default()
+                .with_scheduled_delay(config.log_delay)
+                .build(),
+        )
+        .build()
+}
+
+fn logger_provider(
+    config: &TelemetryConfig,
+    resource: Resource,
+) -> anyhow::Result<SdkLoggerProvider> {
+    let builder = SdkLoggerProvider::builder().with_resource(resource);
+    let builder = match config.logs {
+        ExporterKind::Otlp => {
+            let exporter = opentelemetry_otlp::LogExporter::builder()
+                .with_tonic()
+                .with_endpoint(config.endpoint.clone())
+                .with_timeout(EXPORT_TIMEOUT)
+                .with_retry_policy(opentelemetry_otlp::RetryPolicy::disabled())
+                .build()
+                .context("cannot build the OTLP log exporter")?;
+            let exporter = ReportingLogExporter {
+                inner: exporter,
+                health: Arc::clone(&config.health),
+            };
+            builder.with_log_processor(log_batch(config, exporter))
+        }
+        ExporterKind::Console => builder.with_log_processor(log_batch(
+            config,
+            opentelemetry_stdout::LogExporter::default(),
+        )),
+        ExporterKind::None => builder,
+    };
+    Ok(builder.build())
+}
+
 /// One service's telemetry: its providers, its instruments, its propagator and its HTTP client.
 /// Cheap to clone.
 #[derive(Clone)]
@@ -457,7 +561,9 @@ struct Inner {
     service: String,
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
+    logger_provider: SdkLoggerProvider,
     tracer: SdkTracer,
+    logger: SdkLogger,
     propagator: TextMapCompositePropagator,
     http: reqwest::Client,
     requests: Counter<u64>,
@@ -486,11 +592,13 @@ impl Telemetry {
             .with_service_name(service_name.to_owned())
             .build();
         let tracer_provider = tracer_provider(config, resource.clone())?;
-        let meter_provider = meter_provider(config, resource)?;
+        let meter_provider = meter_provider(config, resource.clone())?;
+        let logger_provider = logger_provider(config, resource)?;
         Ok(Self::from_providers(
             service_name,
             tracer_provider,
             meter_provider,
+            logger_provider,
             propagator(&config.propagators),
         ))
     }
@@ -504,13 +612,15 @@ impl Telemetry {
         service_name: &str,
         tracer_provider: SdkTracerProvider,
         meter_provider: SdkMeterProvider,
+        logger_provider: SdkLoggerProvider,
         propagator: TextMapCompositePropagator,
     ) -> Self {
         let scope = InstrumentationScope::builder("demo-api")
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
         let tracer = tracer_provider.tracer_with_scope(scope.clone());
-        let meter = meter_provider.meter_with_scope(scope);
+        let meter = meter_provider.meter_with_scope(scope.clone());
+        let logger = logger_provider.logger_with_scope(scope);
         let requests = meter
             .u64_counter("requests")
             .with_description("number of incoming requests")
@@ -538,7 +648,9 @@ impl Telemetry {
                 service: service_name.to_owned(),
                 tracer_provider,
                 meter_provider,
+                logger_provider,
                 tracer,
+                logger,
                 propagator,
                 http,
                 requests,
@@ -555,6 +667,7 @@ impl Telemetry {
             service_name,
             SdkTracerProvider::builder().build(),
             SdkMeterProvider::builder().build(),
+            SdkLoggerProvider::builder().build(),
             propagator(&[PropagatorKind::TraceContext]),
         )
     }
@@ -575,6 +688,40 @@ impl Telemetry {
     #[must_use]
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    /// Emits a log record with the trace and span of `cx` (none when `cx` has no span).
+    ///
+    /// The context is passed rather than taken from [`Context::current`] so that a record made
+    /// after a span's future has finished still lands on that span.
+    pub fn log(
+        &self,
+        cx: &Context,
+        severity: Severity,
+        body: impl Into<String>,
+        attributes: impl IntoIterator<Item = KeyValue>,
+    ) {
+        let logger = &self.inner.logger;
+        let mut record = logger.create_log_record();
+        record.set_timestamp(SystemTime::now());
+        record.set_severity_number(severity);
+        record.set_severity_text(severity.name());
+        record.set_body(AnyValue::String(body.into().into()));
+        record.add_attributes(
+            attributes
+                .into_iter()
+                .map(|kv| (kv.key, any_value(kv.value))),
+        );
+        let span = cx.span();
+        let span_context = span.span_context();
+        if span_context.is_valid() {
+            record.set_trace_context(
+                span_context.trace_id(),
+                span_context.span_id(),
+                Some(span_context.trace_flags()),
+            );
+        }
+        logger.emit(record);
     }
 
     /// Counts one incoming request on the seed's `requests` counter.
@@ -701,11 +848,28 @@ impl Telemetry {
         result
     }
 
-    /// Flushes and stops both providers. Blocks: call it from `spawn_blocking` in async code.
+    /// Flushes and stops the three providers. Blocks: call it from `spawn_blocking` in async
+    /// code.
     pub fn shutdown(&self) {
         // Errors here only mean "already shut down" or "the endpoint is gone", both reported.
         let _ = self.inner.tracer_provider.shutdown();
         let _ = self.inner.meter_provider.shutdown();
+        let _ = self.inner.logger_provider.shutdown();
+    }
+}
+
+/// An attribute value as a log record's value.
+fn any_value(value: Value) -> AnyValue {
+    match value {
+        Value::Bool(b) => AnyValue::Boolean(b),
+        Value::I64(i) => AnyValue::Int(i),
+        Value::F64(f) => AnyValue::Double(f),
+        Value::String(s) => AnyValue::String(s),
+        Value::Array(Array::Bool(v)) => v.into_iter().collect(),
+        Value::Array(Array::I64(v)) => v.into_iter().collect(),
+        Value::Array(Array::F64(v)) => v.into_iter().collect(),
+        Value::Array(Array::String(v)) => v.into_iter().collect(),
+        other => AnyValue::String(other.to_string().into()),
     }
 }
 
@@ -877,7 +1041,9 @@ mod tests {
         assert_eq!(c.endpoint, "http://localhost:4317");
         assert_eq!(c.traces, ExporterKind::Otlp);
         assert_eq!(c.metrics, ExporterKind::Otlp);
+        assert_eq!(c.logs, ExporterKind::Otlp);
         assert_eq!(c.metric_interval, Duration::from_secs(5));
+        assert_eq!(c.log_delay, DEFAULT_LOG_DELAY);
         assert_eq!(
             c.propagators,
             [PropagatorKind::TraceContext, PropagatorKind::Baggage]
@@ -891,7 +1057,9 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://10.0.0.1:4317"),
             ("OTEL_TRACES_EXPORTER", "console"),
             ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "console"),
             ("OTEL_METRIC_EXPORT_INTERVAL", "1000"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "250"),
             ("OTEL_PROPAGATORS", "b3, tracecontext,b3multi"),
             ("OTEL_SERVICE_NAME", "my-kitchen"),
         ])
@@ -899,7 +1067,9 @@ mod tests {
         assert_eq!(c.endpoint, "http://10.0.0.1:4317");
         assert_eq!(c.traces, ExporterKind::Console);
         assert_eq!(c.metrics, ExporterKind::None);
+        assert_eq!(c.logs, ExporterKind::Console);
         assert_eq!(c.metric_interval, Duration::from_secs(1));
+        assert_eq!(c.log_delay, Duration::from_millis(250));
         assert_eq!(
             c.propagators,
             [
@@ -924,6 +1094,54 @@ mod tests {
                 .unwrap()
                 .propagators
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn logs_exporter_is_parsed_and_a_bad_value_is_a_clear_error() {
+        for (value, kind) in [
+            ("otlp", ExporterKind::Otlp),
+            (" OTLP ", ExporterKind::Otlp),
+            ("console", ExporterKind::Console),
+            ("none", ExporterKind::None),
+        ] {
+            let c = config(&[("OTEL_LOGS_EXPORTER", value)]).unwrap();
+            assert_eq!(c.logs, kind, "{value:?}");
+            assert_eq!(
+                c.traces,
+                ExporterKind::Otlp,
+                "the other signals keep their default"
+            );
+        }
+        let err = config(&[("OTEL_LOGS_EXPORTER", "syslog")]).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("OTEL_LOGS_EXPORTER"), "{text}");
+        assert!(text.contains("syslog"), "{text}");
+        assert!(text.contains("otlp, console or none"), "{text}");
+        assert!(config(&[("OTEL_BLRP_SCHEDULE_DELAY", "later")]).is_err());
+    }
+
+    #[test]
+    fn describe_names_every_signal() {
+        let c = TelemetryConfig::otlp("http://127.0.0.1:4317");
+        assert_eq!(
+            c.describe(),
+            "traces, metrics and logs go to OTLP gRPC to http://127.0.0.1:4317"
+        );
+        let c = config(&[
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "console"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.describe(),
+            "traces go to OTLP gRPC to http://localhost:4317, metrics to nowhere, \
+             logs to the console"
+        );
+        let c = config(&[("OTEL_METRICS_EXPORTER", "console")]).unwrap();
+        assert_eq!(
+            c.describe(),
+            "traces and logs go to OTLP gRPC to http://localhost:4317, metrics to the console"
         );
     }
 
@@ -963,11 +1181,24 @@ mod tests {
         let tracer = telemetry.tracer();
         drop(tracer.start("work"));
         telemetry.count_request("test");
+        telemetry.log(&Context::new(), Severity::Info, "work", []);
         assert!(!config.export_failed());
         tokio::task::spawn_blocking(move || telemetry.shutdown())
             .await
             .unwrap();
         assert!(config.export_failed(), "the failed export was noticed");
+    }
+
+    #[test]
+    fn attribute_values_keep_their_type_in_log_records() {
+        assert_eq!(any_value(Value::I64(3)), AnyValue::Int(3));
+        assert_eq!(any_value(Value::F64(0.5)), AnyValue::Double(0.5));
+        assert_eq!(any_value(Value::Bool(true)), AnyValue::Boolean(true));
+        assert_eq!(any_value("x".into()), AnyValue::String("x".into()));
+        assert_eq!(
+            any_value(Value::Array(Array::I64(vec![1, 2]))),
+            AnyValue::ListAny(Box::new(vec![AnyValue::Int(1), AnyValue::Int(2)]))
+        );
     }
 
     #[test]

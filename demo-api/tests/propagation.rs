@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use demo_api::telemetry::{PropagatorKind, Telemetry, propagator};
 use demo_api::{joke_source, jokes_api, kitchen, serve};
 use opentelemetry::trace::{SpanId, SpanKind, Status};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use tokio::net::TcpListener;
@@ -26,6 +27,7 @@ impl Service {
             name,
             provider,
             SdkMeterProvider::builder().build(),
+            SdkLoggerProvider::builder().build(),
             propagator(kinds),
         );
         Self { telemetry, spans }
