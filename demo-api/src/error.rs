@@ -9,12 +9,13 @@ use opentelemetry::trace::{Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
 use serde::de::DeserializeOwned;
 
-use crate::telemetry::record_exception;
+use crate::telemetry::{ErrorMessage, record_exception};
 
 /// A failed request: `{"error": message}` with a 4xx or 5xx status.
 ///
 /// Server errors (5xx) are recorded on the current span (status and `exception` event); client
 /// mistakes (4xx) are not errors of the service, so they only add an `invalid_request` event.
+/// Either way the message rides on the response as an [`ErrorMessage`], for the request's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppError {
     /// The HTTP status answered.
@@ -80,7 +81,9 @@ impl IntoResponse for AppError {
             );
         }
         let body = Json(serde_json::json!({ "error": self.message }));
-        (self.status, body).into_response()
+        let mut response = (self.status, body).into_response();
+        response.extensions_mut().insert(ErrorMessage(self.message));
+        response
     }
 }
 

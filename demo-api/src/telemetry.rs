@@ -1,5 +1,5 @@
 //! Telemetry shared by every demo service: providers, propagators, the axum middleware that makes
-//! SERVER spans, and a reqwest helper that makes CLIENT spans.
+//! SERVER spans and logs every request, and a reqwest helper that makes CLIENT spans.
 //!
 //! Each service gets its own [`Telemetry`]: its own tracer, meter and logger providers with its
 //! own `service.name`, built from one [`TelemetryConfig`] (exporters, endpoint, propagators), so
@@ -873,6 +873,11 @@ fn any_value(value: Value) -> AnyValue {
     }
 }
 
+/// What went wrong in a failed request, in words, for the request's log record. A handler's error
+/// puts it in the response's extensions ([`crate::error::AppError`] does); the middleware reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorMessage(pub String);
+
 /// The error and its sources, joined with ": ".
 #[must_use]
 pub fn error_chain(err: &dyn std::error::Error) -> String {
@@ -902,7 +907,9 @@ pub fn record_exception(
 }
 
 /// Axum middleware: a SERVER span around every request, child of the caller's context, with the
-/// HTTP semantic-convention attributes, and the request-duration histogram.
+/// HTTP semantic-convention attributes, the request-duration histogram, and one log record per
+/// request on that span: info when it succeeds, warn for a client's mistake (4xx), error for a
+/// failure of the service or of one it depends on (5xx), with the handler's [`ErrorMessage`].
 /// Install with `axum::middleware::from_fn_with_state(telemetry, trace_requests)`.
 pub async fn trace_requests(
     State(telemetry): State<Telemetry>,
@@ -920,9 +927,10 @@ pub async fn trace_requests(
         None => method.clone().into(),
     };
     let uri = request.uri();
+    let path = uri.path().to_owned();
     let mut attributes = vec![
         KeyValue::new("http.request.method", method.clone()),
-        KeyValue::new("url.path", uri.path().to_owned()),
+        KeyValue::new("url.path", path.clone()),
         KeyValue::new("url.scheme", "http"),
         KeyValue::new(
             "network.protocol.version",
@@ -976,17 +984,18 @@ pub async fn trace_requests(
     let started = Instant::now();
     let response = next.run(request).with_context(cx.clone()).await;
 
+    let elapsed = started.elapsed();
     let status = response.status();
     let code = i64::from(status.as_u16());
     let span = cx.span();
     span.set_attribute(KeyValue::new("http.response.status_code", code));
     let mut metric_attributes = vec![
-        KeyValue::new("http.request.method", method),
+        KeyValue::new("http.request.method", method.clone()),
         KeyValue::new("url.scheme", "http"),
         KeyValue::new("http.response.status_code", code),
     ];
-    if let Some(route) = route {
-        metric_attributes.push(KeyValue::new("http.route", route));
+    if let Some(route) = &route {
+        metric_attributes.push(KeyValue::new("http.route", route.clone()));
     }
     if status.is_server_error() {
         let error_type = status.as_u16().to_string();
@@ -994,12 +1003,80 @@ pub async fn trace_requests(
         metric_attributes.push(KeyValue::new("error.type", error_type));
         span.set_status(Status::error(format!("HTTP {status}")));
     }
+    log_request(
+        &telemetry,
+        &cx,
+        &RequestSummary {
+            method,
+            path,
+            route,
+            status,
+            elapsed,
+            error: response.extensions().get::<ErrorMessage>(),
+        },
+    );
     span.end();
     telemetry
         .inner
         .server_duration
-        .record(started.elapsed().as_secs_f64(), &metric_attributes);
+        .record(elapsed.as_secs_f64(), &metric_attributes);
     response
+}
+
+/// What the request log says about one request.
+struct RequestSummary<'a> {
+    method: String,
+    path: String,
+    route: Option<String>,
+    status: http::StatusCode,
+    elapsed: Duration,
+    error: Option<&'a ErrorMessage>,
+}
+
+/// The request's log record, on the request's SERVER span (`cx`): a body such as
+/// `GET /jokes 200 in 3.2 ms`, and the method, route, path, status and duration as attributes.
+fn log_request(telemetry: &Telemetry, cx: &Context, request: &RequestSummary<'_>) {
+    let status = request.status;
+    let millis = request.elapsed.as_secs_f64() * 1000.0;
+    // Two decimals under a millisecond, so a quick request is not "in 0.0 ms".
+    let shown = if millis < 1.0 {
+        format!("{millis:.2}")
+    } else {
+        format!("{millis:.1}")
+    };
+    let mut body = format!(
+        "{} {} {} in {shown} ms",
+        request.method,
+        request.path,
+        status.as_u16()
+    );
+    let mut attributes = vec![
+        KeyValue::new("http.request.method", request.method.clone()),
+        KeyValue::new("url.path", request.path.clone()),
+        KeyValue::new("http.response.status_code", i64::from(status.as_u16())),
+        KeyValue::new("duration_ms", millis),
+    ];
+    if let Some(route) = &request.route {
+        attributes.push(KeyValue::new("http.route", route.clone()));
+    }
+    let severity = if status.is_server_error() {
+        Severity::Error
+    } else if status.is_client_error() {
+        Severity::Warn
+    } else {
+        Severity::Info
+    };
+    if severity != Severity::Info {
+        // A handler's own words when it gave them; else the status, as on the span.
+        let message = request
+            .error
+            .map_or_else(|| format!("HTTP {status}"), |e| e.0.clone());
+        body.push_str(": ");
+        body.push_str(&message);
+        attributes.push(KeyValue::new("error.type", status.as_u16().to_string()));
+        attributes.push(KeyValue::new("exception.message", message));
+    }
+    telemetry.log(cx, severity, body, attributes);
 }
 
 /// Splits a `Host` header into address and port (IPv6 literals keep their brackets off).
@@ -1187,6 +1264,136 @@ mod tests {
             .await
             .unwrap();
         assert!(config.export_failed(), "the failed export was noticed");
+    }
+
+    /// A router behind [`trace_requests`], with in-memory span and log exporters.
+    fn traced(
+        router: axum::Router<Telemetry>,
+    ) -> (
+        axum::Router,
+        opentelemetry_sdk::trace::InMemorySpanExporter,
+        opentelemetry_sdk::logs::InMemoryLogExporter,
+    ) {
+        let spans = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+        let logs = opentelemetry_sdk::logs::InMemoryLogExporter::default();
+        let telemetry = Telemetry::from_providers(
+            "test-service",
+            SdkTracerProvider::builder()
+                .with_simple_exporter(spans.clone())
+                .build(),
+            SdkMeterProvider::builder().build(),
+            SdkLoggerProvider::builder()
+                .with_simple_exporter(logs.clone())
+                .build(),
+            propagator(&[PropagatorKind::TraceContext]),
+        );
+        let router = router
+            .layer(axum::middleware::from_fn_with_state(
+                telemetry.clone(),
+                trace_requests,
+            ))
+            .with_state(telemetry);
+        (router, spans, logs)
+    }
+
+    fn log_attribute<'a>(
+        record: &'a opentelemetry_sdk::logs::SdkLogRecord,
+        key: &str,
+    ) -> Option<&'a AnyValue> {
+        record
+            .attributes_iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    }
+
+    #[tokio::test]
+    async fn every_request_is_logged_once_on_its_server_span() {
+        use tower::ServiceExt as _;
+        let (router, spans, logs) = traced(
+            axum::Router::new()
+                .route("/ok/{id}", axum::routing::get(|| async { "fine" }))
+                .route(
+                    "/bad",
+                    axum::routing::get(|| async {
+                        crate::error::AppError::bad_request("no such flavor: kale")
+                    }),
+                )
+                .route(
+                    "/down",
+                    axum::routing::get(|| async {
+                        crate::error::AppError::bad_gateway("the kitchen is on fire")
+                    }),
+                ),
+        );
+        for path in ["/ok/7", "/bad", "/down", "/nowhere"] {
+            let request = http::Request::get(path)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            router.clone().oneshot(request).await.unwrap();
+        }
+        let spans = spans.get_finished_spans().unwrap();
+        let logs = logs.get_emitted_logs().unwrap();
+        assert_eq!(logs.len(), 4, "one record per request: {logs:#?}");
+        let expected = [
+            ("/ok/7", Severity::Info, 200, None),
+            ("/bad", Severity::Warn, 400, Some("no such flavor: kale")),
+            (
+                "/down",
+                Severity::Error,
+                502,
+                Some("the kitchen is on fire"),
+            ),
+            ("/nowhere", Severity::Warn, 404, Some("HTTP 404 Not Found")),
+        ];
+        for ((path, severity, code, message), log) in expected.into_iter().zip(&logs) {
+            let record = &log.record;
+            assert_eq!(record.severity_number(), Some(severity), "{path}");
+            assert_eq!(record.severity_text(), Some(severity.name()), "{path}");
+            let Some(AnyValue::String(body)) = record.body() else {
+                panic!("{path}: no body: {record:?}");
+            };
+            let prefix = format!("GET {path} {code} in ");
+            assert!(body.as_str().starts_with(&prefix), "{body}");
+            assert_eq!(
+                log_attribute(record, "http.response.status_code"),
+                Some(&AnyValue::Int(i64::from(code)))
+            );
+            assert_eq!(
+                log_attribute(record, "url.path"),
+                Some(&AnyValue::String((*path).into()))
+            );
+            assert!(matches!(
+                log_attribute(record, "duration_ms"),
+                Some(AnyValue::Double(ms)) if *ms >= 0.0
+            ));
+            match message {
+                Some(message) => {
+                    assert!(
+                        body.as_str().ends_with(&format!(" ms: {message}")),
+                        "{body}"
+                    );
+                    assert_eq!(
+                        log_attribute(record, "exception.message"),
+                        Some(&AnyValue::String(message.into()))
+                    );
+                }
+                None => assert!(log_attribute(record, "exception.message").is_none()),
+            }
+            // On the request's SERVER span, whose url.path is this path.
+            let trace = record.trace_context().expect("trace context");
+            let span = spans
+                .iter()
+                .find(|s| s.span_context.span_id() == trace.span_id)
+                .unwrap_or_else(|| panic!("{path}: no span with the log's span id"));
+            assert_eq!(span.span_kind, SpanKind::Server);
+            assert_eq!(span.span_context.trace_id(), trace.trace_id);
+            assert!(span.attributes.contains(&KeyValue::new("url.path", path)));
+        }
+        assert_eq!(
+            log_attribute(&logs[0].record, "http.route"),
+            Some(&AnyValue::String("/ok/{id}".into()))
+        );
+        assert!(log_attribute(&logs[3].record, "http.route").is_none());
     }
 
     #[test]
