@@ -4,7 +4,8 @@
 //! Beyond "no panic" (overflow checks are on), the store's bookkeeping is checked.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use viewer::receiver::{Counters, Limits};
+use viewer::ingest::Counters;
+use viewer::receiver::Limits;
 use viewer::store::Store;
 use viewer::store::tree::Tree;
 
@@ -46,6 +47,6 @@ pub fn ingest_and_render(req: ExportTraceServiceRequest) {
         held += trace.span_count() as u64;
     }
     assert_eq!(held, st.spans);
-    let report = viewer::headless::render(&store, &Counters::default());
+    let report = viewer::report::render(&store, &Counters::default());
     assert!(!report.contains('\x1b'), "raw escape in the report");
 }

@@ -14,7 +14,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use viewer::action::Action;
 use viewer::app::App;
-use viewer::receiver::Counters;
+use viewer::ingest::Counters;
 use viewer::receiver::convert::{self, Limits};
 use viewer::store::Store;
 use viewer::store::filter::Query;

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use rustc_hash::FxHashSet;
 
 use crate::action::Action;
+use crate::ingest::Counters;
 use crate::keymap::Mode;
 use crate::model::Span;
-use crate::receiver::Counters;
 use crate::server::{SharedStore, Totals};
 use crate::store::filter::Query;
 use crate::store::tree::Tree;

@@ -32,8 +32,21 @@ pub struct Config {
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_spans: u64,
 
-    /// Approximate memory the stored spans may take, in MiB; whole oldest traces are evicted
-    /// to stay under it (as under --max-spans).
+    /// Most log records held; when full, the oldest are evicted (and counted).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_logs: u64,
+
+    /// Most metric series held (a series: resource, scope, metric and attributes); points of
+    /// further series are dropped (and counted).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_series: u64,
+
+    /// Points kept per metric series; older points are dropped (and counted).
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(2..))]
+    pub max_points: u64,
+
+    /// Approximate memory each store (spans, log records, metric points) may take, in MiB;
+    /// the oldest data is evicted to stay under it (as under --max-spans and --max-logs).
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_memory_mb: u64,
 
@@ -61,7 +74,15 @@ pub struct Config {
     #[arg(long, default_value_t = 262_144, value_parser = clap::value_parser!(u32).range(1..))]
     pub queue_spans: u32,
 
-    /// How long a request waits for room in that queue before it is refused as retryable.
+    /// Log records that may wait between the receivers and the store.
+    #[arg(long, default_value_t = 262_144, value_parser = clap::value_parser!(u32).range(1..))]
+    pub queue_logs: u32,
+
+    /// Metric data points that may wait between the receivers and the store.
+    #[arg(long, default_value_t = 262_144, value_parser = clap::value_parser!(u32).range(1..))]
+    pub queue_points: u32,
+
+    /// How long a request waits for room in its queue before it is refused as retryable.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub queue_wait: Duration,
 

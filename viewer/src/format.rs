@@ -86,6 +86,37 @@ fn needs_escape(c: char) -> bool {
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// A measured value, short: integers without a fraction, others to four significant digits
+/// (`12`, `0.0123`, `1234.5`, `1.235e9`); not-a-number and infinities as Rust spells them.
+#[must_use]
+pub fn number(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        return format!("{v:.0}");
+    }
+    let a = v.abs();
+    if (1e-3..1e9).contains(&a) {
+        // Four significant digits, trailing zeros dropped.
+        #[allow(clippy::cast_possible_truncation)]
+        let decimals = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            return s.trim_end_matches('0').trim_end_matches('.').to_owned();
+        }
+        return s;
+    }
+    format!("{v:.3e}")
+}
+
+/// A unix-nanosecond timestamp as an RFC 3339 UTC time to the microsecond.
+#[must_use]
+pub fn timestamp(unix_ns: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(unix_ns);
+    humantime::format_rfc3339_micros(t).to_string()
+}
+
 /// A 128-bit trace id as 32 lowercase hex digits.
 #[must_use]
 pub fn trace_id(id: u128) -> String {
@@ -137,6 +168,27 @@ mod tests {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(12_595), "12.3 KiB");
         assert_eq!(bytes(3 << 30), "3.0 GiB");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(number(12.0), "12");
+        assert_eq!(number(-3.0), "-3");
+        assert_eq!(number(0.012_346), "0.01235");
+        assert_eq!(number(1234.56), "1235");
+        assert_eq!(number(12.5), "12.5");
+        assert_eq!(number(1.5e12), "1500000000000");
+        assert_eq!(number(1.234_567e20), "1.235e20");
+        assert_eq!(number(2.5e-7), "2.500e-7");
+        assert_eq!(number(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(
+            timestamp(1_700_000_000_123_456_789),
+            "2023-11-14T22:13:20.123456Z"
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! A fast local OpenTelemetry trace viewer for the terminal.
 //!
-//! Data flows `receiver` → bounded channel → `store`; the terminal UI (`app`, `ui`, `tui`)
-//! reads the store; `headless` prints it.
+//! Data flows `receiver` (OTLP, decoded at the boundary into `model`) → `ingest` (a bounded
+//! path, a budget per signal) → `store` (one store per signal sharing the `catalog`); the
+//! terminal UI (`app`, `ui`, `tui`) reads the store; `report` renders it as text for the
+//! `headless` mode.
 
 pub mod action;
 pub mod app;
@@ -9,9 +11,11 @@ pub mod catalog;
 pub mod config;
 pub mod format;
 pub mod headless;
+pub mod ingest;
 pub mod keymap;
 pub mod model;
 pub mod receiver;
+pub mod report;
 pub mod server;
 pub mod signals;
 pub mod store;

@@ -1,17 +1,25 @@
-//! The viewer's own span model, independent of the protobuf types.
+//! The viewer's own model of spans, log records (`log`) and metric points (`metric`),
+//! independent of the protobuf types.
 //!
-//! Two layers live here: the *incoming* types ([`Batch`], [`NewSpan`], in `batch`) that the
+//! For spans, two layers live here: the *incoming* types ([`Batch`], [`NewSpan`], in `batch`) that the
 //! receiver builds at the boundary, with every string in one buffer per request, and the *stored*
 //! types ([`Span`], [`Attr`]) that the store keeps, with names and keys interned as [`Sym`]s so a
 //! stored span stays small.
 
 mod batch;
+mod log;
+mod metric;
 
 use compact_str::CompactString;
 
 pub use batch::{
     Batch, NewAttr, NewEvent, NewLink, NewResourceSpans, NewScopeSpans, NewSpan, NewValue,
     OwnedAttr, OwnedEvent, OwnedLink, OwnedResource, OwnedScope, OwnedSpan, Text,
+};
+pub use log::{LogBatch, LogRecord, LogResource, LogScope, NewLogRecord, Severity};
+pub use metric::{
+    Exemplar, ExpHistogram, Histogram, MetricBatch, MetricKind, MetricResource, MetricScope,
+    NewMetric, NewPoint, PointValue, Summary,
 };
 
 /// An interned string: an index into the store's string table.
@@ -92,7 +100,7 @@ impl StatusCode {
 }
 
 /// An attribute value. Short strings are stored inline (no allocation).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub enum Value {
     Str(CompactString),
     /// A string the store has interned (stored attributes only; read it with
@@ -104,6 +112,7 @@ pub enum Value {
     Bytes(Box<[u8]>),
     Array(Box<[Value]>),
     Map(Box<[(CompactString, Value)]>),
+    #[default]
     Empty,
 }
 

@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -12,16 +11,17 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::receiver::{self, Counters, Ingest, Limits, ToStore};
+use crate::ingest::{Counters, Ingest, QueueSizes, ToStore};
+use crate::receiver::{self, Limits};
 use crate::store::{Store, StoreStats};
 
 /// The store as shared between the ingest thread and the UI.
 pub type SharedStore = Arc<Mutex<Store>>;
 
-/// Batches ingested under one lock of the store at most, and spans (after which the lock is
-/// let go, so the UI never waits long for a frame).
+/// Batches ingested under one lock of the store at most, and items (spans, log records,
+/// points; after which the lock is let go, so the UI never waits long for a frame).
 const BATCHES_PER_LOCK: usize = 64;
-const SPANS_PER_LOCK: usize = 16 * 1024;
+const ITEMS_PER_LOCK: usize = 16 * 1024;
 /// How long shutting down waits for requests in progress.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
@@ -59,21 +59,20 @@ impl std::error::Error for StartError {}
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
     pub store: StoreStats,
-    pub metric_points: u64,
-    pub log_records: u64,
+    /// Requests refused as retryable because the store was behind, over every signal.
     pub busy_refusals: u64,
+    /// Requests refused as malformed, oversized or of the wrong type, over every signal.
     pub bad_requests: u64,
 }
 
 impl Totals {
     #[must_use]
     pub fn read(store: &Store, counters: &Counters) -> Self {
+        let (busy_refusals, bad_requests) = counters.totals();
         Self {
             store: store.stats(),
-            metric_points: counters.metric_points.load(Ordering::Relaxed),
-            log_records: counters.log_records.load(Ordering::Relaxed),
-            busy_refusals: counters.busy_refusals.load(Ordering::Relaxed),
-            bad_requests: counters.bad_requests.load(Ordering::Relaxed),
+            busy_refusals,
+            bad_requests,
         }
     }
 }
@@ -115,7 +114,12 @@ impl Viewer {
             max_attrs: config.max_attrs,
             max_events: config.max_events,
         };
-        let (ingest, rx) = Ingest::channel(config.queue_spans, config.queue_wait, limits);
+        let sizes = QueueSizes {
+            spans: config.queue_spans,
+            log_records: config.queue_logs,
+            metric_points: config.queue_points,
+        };
+        let (ingest, rx) = Ingest::channel(sizes, config.queue_wait, limits);
         let options = receiver::Options {
             max_message_size: usize::try_from(config.max_message_size).unwrap_or(usize::MAX),
             auth_token: config.auth_token.as_deref().map(Arc::from),
@@ -125,13 +129,13 @@ impl Viewer {
                 idle: config.idle_timeout,
             },
         };
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         let store: SharedStore = Arc::new(Mutex::new(
-            Store::new(usize::try_from(config.max_spans).unwrap_or(usize::MAX))
-                .with_max_trace_spans(usize::try_from(config.max_trace_spans).unwrap_or(usize::MAX))
-                .with_max_bytes(
-                    usize::try_from(config.max_memory_mb.saturating_mul(1024 * 1024))
-                        .unwrap_or(usize::MAX),
-                ),
+            Store::new(size(config.max_spans))
+                .with_max_trace_spans(size(config.max_trace_spans))
+                .with_max_logs(size(config.max_logs))
+                .with_max_series(size(config.max_series), size(config.max_points))
+                .with_max_bytes(size(config.max_memory_mb.saturating_mul(1024 * 1024))),
         ));
         let store_thread = {
             let store = Arc::clone(&store);
@@ -213,15 +217,21 @@ impl Viewer {
         }
     }
 
-    /// The headless report of everything stored now (after a flush).
+    /// The text report of everything stored now (after a flush).
     pub async fn report(&self) -> String {
         self.flush().await;
-        crate::headless::render(&self.store.lock(), &self.counters())
+        crate::report::render(&self.store.lock(), &self.counters())
     }
 
-    /// Stops the receivers (letting requests in progress finish), stores everything they
-    /// acknowledged, and returns the final headless report.
-    pub async fn shutdown(mut self) -> String {
+    /// Stops as [`Viewer::stop`] does and returns the text report of everything stored.
+    pub async fn shutdown(self) -> String {
+        let (store, counters) = self.stop().await;
+        crate::report::render(&store.lock(), &counters)
+    }
+
+    /// Stops the receivers (letting requests in progress finish) and stores everything they
+    /// acknowledged; returns the store and the counters.
+    pub async fn stop(mut self) -> (SharedStore, Arc<Counters>) {
         let counters = self.counters();
         let _ = self.stop.send(true);
         // Exporters keep idle connections open; give requests in progress a moment, then stop
@@ -241,7 +251,7 @@ impl Viewer {
         if let Some(thread) = self.store_thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
-        crate::headless::render(&self.store.lock(), &counters)
+        (Arc::clone(&self.store), counters)
     }
 }
 
@@ -250,24 +260,25 @@ fn store_loop(mut rx: mpsc::Receiver<ToStore>, store: &Mutex<Store>) {
         let mut done = Vec::with_capacity(BATCHES_PER_LOCK);
         let mut guard = store.lock();
         let mut next = Some(first);
-        let mut spans = 0;
+        let mut items = 0;
         while let Some(msg) = next.take() {
             match msg {
-                ToStore::Batch(mut envelope) => {
-                    spans += envelope.batch.span_count();
-                    guard.ingest(std::mem::take(&mut envelope.batch));
-                    done.push(envelope);
+                ToStore::Payload(envelope) => {
+                    let (payload, permit) = envelope.open();
+                    items += payload.items();
+                    guard.ingest_payload(payload);
+                    done.push(permit);
                 }
                 ToStore::Stop => {
                     rx.close();
                 }
             }
-            if done.len() < BATCHES_PER_LOCK && spans < SPANS_PER_LOCK {
+            if done.len() < BATCHES_PER_LOCK && items < ITEMS_PER_LOCK {
                 next = rx.try_recv().ok();
             }
         }
         drop(guard);
-        // Permits go back only once the spans are in the store.
+        // Permits go back only once the items are in the store.
         drop(done);
     }
 }

@@ -1,23 +1,40 @@
 //! The stores, one per signal, and the [`Catalog`] they share: spans grouped into traces
-//! (`traces`), with their tree (`tree`), filter (`filter`) and memory accounting (`memory`).
+//! (`traces`), with their tree (`tree`), filter (`filter`) and memory accounting (`memory`);
+//! log records (`logs`); metric series (`metrics`).
 //! Plain data structures: no async, no terminal. The whole lives behind one lock
 //! ([`crate::server::SharedStore`]), taken by the ingest thread a batch group at a time and by
 //! the UI for one visible page.
 
 pub mod filter;
+pub mod logs;
 pub mod memory;
+pub mod metrics;
 pub mod traces;
 pub mod tree;
 
+pub use logs::{LogSeq, LogStats, Logs};
+pub use metrics::{MetricStats, Metrics};
 pub use traces::{Trace, TraceRef, TraceStats, Traces};
 
 use crate::catalog::{Catalog, Interner};
-use crate::model::{Batch, Resource, ResourceId, Scope, ScopeId, Span, Sym, TraceId, Value};
+use crate::ingest::Payload;
+use crate::model::{
+    Batch, LogBatch, MetricBatch, Resource, ResourceId, Scope, ScopeId, Span, Sym, TraceId, Value,
+};
+
+/// Log records held when not told otherwise.
+pub const DEFAULT_MAX_LOGS: usize = 1_000_000;
+/// Metric series held when not told otherwise.
+pub const DEFAULT_MAX_SERIES: usize = 10_000;
+/// Points kept per metric series when not told otherwise.
+pub const DEFAULT_MAX_POINTS: usize = 1_000;
 
 /// What every store counts, read together.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
     pub traces: TraceStats,
+    pub logs: LogStats,
+    pub metrics: MetricStats,
     /// Times the catalog was rebuilt from live data.
     pub compactions: u64,
 }
@@ -26,19 +43,38 @@ pub struct StoreStats {
 pub struct Store {
     pub catalog: Catalog,
     pub traces: Traces,
+    pub logs: Logs,
+    pub metrics: Metrics,
     /// Bumped on every change to any store.
     generation: u64,
 }
 
 impl Store {
-    /// A store that holds at most `max_spans` spans.
+    /// A store that holds at most `max_spans` spans (and the default numbers of log records
+    /// and metric series).
     #[must_use]
     pub fn new(max_spans: usize) -> Self {
         Self {
             catalog: Catalog::default(),
             traces: Traces::new(max_spans),
+            logs: Logs::new(DEFAULT_MAX_LOGS),
+            metrics: Metrics::new(DEFAULT_MAX_SERIES, DEFAULT_MAX_POINTS),
             generation: 0,
         }
+    }
+
+    /// Caps the log records held; the oldest are evicted and counted.
+    #[must_use]
+    pub fn with_max_logs(mut self, n: usize) -> Self {
+        self.logs.set_max_records(n);
+        self
+    }
+
+    /// Caps the metric series held and the points kept per series.
+    #[must_use]
+    pub fn with_max_series(mut self, series: usize, points: usize) -> Self {
+        self.metrics.set_caps(series, points);
+        self
     }
 
     /// Caps the spans kept per trace; later spans of a full trace are dropped and counted.
@@ -48,11 +84,13 @@ impl Store {
         self
     }
 
-    /// Caps the approximate bytes the stored spans take; whole oldest traces are evicted to
-    /// stay under it.
+    /// Caps the approximate bytes each store takes: whole oldest traces, oldest log records
+    /// and oldest points are evicted to stay under it.
     #[must_use]
     pub fn with_max_bytes(mut self, n: usize) -> Self {
         self.traces.set_max_bytes(n);
+        self.logs.set_max_bytes(n);
+        self.metrics.set_max_bytes(n);
         self
     }
 
@@ -60,6 +98,8 @@ impl Store {
     pub fn stats(&self) -> StoreStats {
         StoreStats {
             traces: self.traces.stats(),
+            logs: self.logs.stats(),
+            metrics: self.metrics.stats(),
             compactions: self.catalog.compactions,
         }
     }
@@ -73,6 +113,31 @@ impl Store {
     /// Adds a batch of spans (see [`Traces::ingest`]).
     pub fn ingest(&mut self, batch: Batch) {
         self.traces.ingest(&mut self.catalog, &batch);
+        self.changed();
+    }
+
+    /// Adds a batch of log records (see [`Logs::ingest`]).
+    pub fn ingest_logs(&mut self, batch: LogBatch) {
+        self.logs.ingest(&mut self.catalog, batch);
+        self.changed();
+    }
+
+    /// Adds a batch of metric points (see [`Metrics::ingest`]).
+    pub fn ingest_metrics(&mut self, batch: MetricBatch) {
+        self.metrics.ingest(&mut self.catalog, batch);
+        self.changed();
+    }
+
+    /// Adds one request's worth of any signal.
+    pub fn ingest_payload(&mut self, payload: Payload) {
+        match payload {
+            Payload::Spans(b) => self.ingest(b),
+            Payload::Logs(b) => self.ingest_logs(b),
+            Payload::Metrics(b) => self.ingest_metrics(b),
+        }
+    }
+
+    fn changed(&mut self) {
         self.generation += 1;
         self.maybe_compact();
     }
@@ -88,6 +153,8 @@ impl Store {
     pub fn compact(&mut self) {
         let mut remap = self.catalog.begin_compaction();
         self.traces.remap(&mut remap);
+        self.logs.remap(&mut remap);
+        self.metrics.remap(&mut remap);
         self.catalog.finish_compaction(remap);
         self.generation += 1;
     }

@@ -39,7 +39,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let guard = RestoreGuard;
     let result = event_loop(&mut terminal, &viewer).await;
     drop(guard);
-    viewer.shutdown().await;
+    viewer.stop().await;
     result
 }
 

@@ -17,8 +17,8 @@ use std::collections::HashSet;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::FileFailurePersistence;
+use viewer::ingest::Counters;
 use viewer::model::{Batch, OwnedResource, OwnedScope, OwnedSpan, StatusCode, Value};
-use viewer::receiver::Counters;
 use viewer::store::filter::Query;
 use viewer::store::tree::{TopKind, Tree};
 use viewer::store::{Store, TraceRef};
@@ -463,7 +463,7 @@ proptest! {
         }
         // The headless report walks every tree and formats every timestamp: it must not panic,
         // and it never writes an escape character.
-        let report = viewer::headless::render(&store, &Counters::default());
+        let report = viewer::report::render(&store, &Counters::default());
         prop_assert!(!report.contains('\x1b'));
         prop_assert_eq!(
             report.lines().filter(|l| l.starts_with("trace ")).count(),

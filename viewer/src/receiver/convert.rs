@@ -7,11 +7,18 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use opentelemetry_proto::tonic::metrics::v1::{
+    AggregationTemporality, ExponentialHistogramDataPoint, HistogramDataPoint, NumberDataPoint,
+    exemplar, number_data_point,
+};
 
 use crate::model::{
-    Batch, OwnedAttr, OwnedEvent, OwnedLink, OwnedResource, OwnedScope, OwnedSpan, SpanKind,
-    StatusCode, Value,
+    Batch, Exemplar, ExpHistogram, Histogram, LogBatch, LogResource, LogScope, MetricBatch,
+    MetricKind, MetricResource, MetricScope, NewLogRecord, NewMetric, NewPoint, OwnedAttr,
+    OwnedEvent, OwnedLink, OwnedResource, OwnedScope, OwnedSpan, PointValue, SpanKind, StatusCode,
+    Summary, Value,
 };
 
 /// Per-span limits applied at the boundary.
@@ -196,35 +203,311 @@ fn value(v: Option<AnyValue>, limits: &Limits, depth: usize) -> Value {
     }
 }
 
-/// Number of metric data points in a request.
+/// Converts a logs export request. Records with ids of the wrong length are dropped; the
+/// returned message says why, for the response's partial success.
 #[must_use]
-pub fn metric_points(req: &ExportMetricsServiceRequest) -> u64 {
-    let mut n = 0;
-    for rm in &req.resource_metrics {
-        for sm in &rm.scope_metrics {
-            for m in &sm.metrics {
-                n += match &m.data {
-                    Some(Data::Gauge(g)) => g.data_points.len(),
-                    Some(Data::Sum(s)) => s.data_points.len(),
-                    Some(Data::Histogram(h)) => h.data_points.len(),
-                    Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-                    Some(Data::Summary(s)) => s.data_points.len(),
-                    None => 0,
-                } as u64;
+pub fn log_request(req: ExportLogsServiceRequest, limits: &Limits) -> (LogBatch, String) {
+    let mut batch = LogBatch::default();
+    let mut problem = String::new();
+    for rl in req.resource_logs {
+        let resource_attrs = rl
+            .resource
+            .map(|r| attrs(r.attributes, limits))
+            .unwrap_or_default();
+        let mut scopes = Vec::with_capacity(rl.scope_logs.len());
+        for sl in rl.scope_logs {
+            let (name, version) = sl.scope.map(|s| (s.name, s.version)).unwrap_or_default();
+            let mut records = Vec::with_capacity(sl.log_records.len());
+            for r in sl.log_records {
+                match log_record(r, limits) {
+                    Ok(r) => records.push(r),
+                    Err(why) => {
+                        batch.rejected += 1;
+                        if problem.is_empty() {
+                            problem = why.to_owned();
+                        }
+                    }
+                }
             }
+            scopes.push(LogScope {
+                name,
+                version,
+                records,
+            });
         }
+        batch.resources.push(LogResource {
+            attrs: resource_attrs,
+            scopes,
+        });
     }
-    n
+    if batch.rejected > 0 {
+        problem = format!("{} log record(s) rejected: {problem}", batch.rejected);
+    }
+    (batch, problem)
 }
 
-/// Number of log records in a request.
+fn log_record(r: LogRecord, limits: &Limits) -> Result<NewLogRecord, &'static str> {
+    // A record need not belong to a trace: empty (or all-zero) ids mean none.
+    let trace_id = match r.trace_id.len() {
+        0 => 0,
+        16 => u128::from_be_bytes(r.trace_id[..16].try_into().unwrap_or_default()),
+        _ => return Err("trace_id must be empty or 16 bytes"),
+    };
+    let span_id = match r.span_id.len() {
+        0 => 0,
+        8 => u64::from_be_bytes(r.span_id[..8].try_into().unwrap_or_default()),
+        _ => return Err("span_id must be empty or 8 bytes"),
+    };
+    Ok(NewLogRecord {
+        time: r.time_unix_nano,
+        observed_time: r.observed_time_unix_nano,
+        severity: u8::try_from(r.severity_number.clamp(0, 24)).unwrap_or(0),
+        severity_text: truncate(r.severity_text, 64).into(),
+        body: value(r.body, limits, 0),
+        attrs: attrs(r.attributes, limits),
+        trace_id,
+        span_id,
+        event_name: truncate(r.event_name, limits.max_attr_value_len).into(),
+    })
+}
+
+/// Most buckets a histogram point may have; past that the point is refused.
+pub const MAX_BUCKETS: usize = 4096;
+
+/// Converts a metrics export request. Malformed data points (no value, bucket counts that do
+/// not match the bounds, too many buckets) are dropped; the message says why.
 #[must_use]
-pub fn log_records(req: &ExportLogsServiceRequest) -> u64 {
-    req.resource_logs
-        .iter()
-        .flat_map(|r| &r.scope_logs)
-        .map(|s| s.log_records.len() as u64)
-        .sum()
+pub fn metric_request(req: ExportMetricsServiceRequest, limits: &Limits) -> (MetricBatch, String) {
+    let mut batch = MetricBatch::default();
+    let mut problem = String::new();
+    let mut reject = |why: &'static str, n: u64, batch: &mut MetricBatch| {
+        batch.rejected += n;
+        if problem.is_empty() {
+            problem = why.to_owned();
+        }
+    };
+    for rm in req.resource_metrics {
+        let resource_attrs = rm
+            .resource
+            .map(|r| attrs(r.attributes, limits))
+            .unwrap_or_default();
+        let mut scopes = Vec::with_capacity(rm.scope_metrics.len());
+        for sm in rm.scope_metrics {
+            let (name, version) = sm.scope.map(|s| (s.name, s.version)).unwrap_or_default();
+            let mut metrics = Vec::with_capacity(sm.metrics.len());
+            for m in sm.metrics {
+                let name: CompactString = truncate(m.name, 255).into();
+                let delta = |t: i32| t == AggregationTemporality::Delta as i32;
+                let (kind, points) = match m.data {
+                    None => continue,
+                    Some(Data::Gauge(g)) => (
+                        MetricKind::Gauge,
+                        number_points(g.data_points, limits, &mut |w| reject(w, 1, &mut batch)),
+                    ),
+                    Some(Data::Sum(s)) => (
+                        MetricKind::Sum {
+                            monotonic: s.is_monotonic,
+                            delta: delta(s.aggregation_temporality),
+                        },
+                        number_points(s.data_points, limits, &mut |w| reject(w, 1, &mut batch)),
+                    ),
+                    Some(Data::Histogram(h)) => (
+                        MetricKind::Histogram {
+                            delta: delta(h.aggregation_temporality),
+                        },
+                        h.data_points
+                            .into_iter()
+                            .filter_map(|p| match histogram_point(p, limits) {
+                                Ok(p) => Some(p),
+                                Err(why) => {
+                                    reject(why, 1, &mut batch);
+                                    None
+                                }
+                            })
+                            .collect(),
+                    ),
+                    Some(Data::ExponentialHistogram(h)) => (
+                        MetricKind::ExpHistogram {
+                            delta: delta(h.aggregation_temporality),
+                        },
+                        h.data_points
+                            .into_iter()
+                            .filter_map(|p| match exp_histogram_point(p, limits) {
+                                Ok(p) => Some(p),
+                                Err(why) => {
+                                    reject(why, 1, &mut batch);
+                                    None
+                                }
+                            })
+                            .collect(),
+                    ),
+                    Some(Data::Summary(s)) => (
+                        MetricKind::Summary,
+                        s.data_points
+                            .into_iter()
+                            .map(|p| NewPoint {
+                                attrs: attrs(p.attributes, limits),
+                                start: p.start_time_unix_nano,
+                                time: p.time_unix_nano,
+                                value: PointValue::Summary(Box::new(Summary {
+                                    count: p.count,
+                                    sum: p.sum,
+                                    quantiles: p
+                                        .quantile_values
+                                        .iter()
+                                        .take(MAX_BUCKETS)
+                                        .map(|q| (q.quantile, q.value))
+                                        .collect(),
+                                })),
+                                exemplars: Vec::new(),
+                            })
+                            .collect(),
+                    ),
+                };
+                metrics.push(NewMetric {
+                    name,
+                    description: truncate(m.description, limits.max_attr_value_len),
+                    unit: truncate(m.unit, 64).into(),
+                    kind,
+                    points,
+                });
+            }
+            scopes.push(MetricScope {
+                name,
+                version,
+                metrics,
+            });
+        }
+        batch.resources.push(MetricResource {
+            attrs: resource_attrs,
+            scopes,
+        });
+    }
+    if batch.rejected > 0 {
+        problem = format!("{} data point(s) rejected: {problem}", batch.rejected);
+    }
+    (batch, problem)
+}
+
+fn number_points(
+    points: Vec<NumberDataPoint>,
+    limits: &Limits,
+    reject: &mut impl FnMut(&'static str),
+) -> Vec<NewPoint> {
+    points
+        .into_iter()
+        .filter_map(|p| {
+            #[allow(clippy::cast_precision_loss)]
+            let v = match p.value {
+                Some(number_data_point::Value::AsDouble(d)) => d,
+                Some(number_data_point::Value::AsInt(i)) => i as f64,
+                None => {
+                    reject("a number data point has no value");
+                    return None;
+                }
+            };
+            Some(NewPoint {
+                attrs: attrs(p.attributes, limits),
+                start: p.start_time_unix_nano,
+                time: p.time_unix_nano,
+                value: PointValue::Number(v),
+                exemplars: exemplars(p.exemplars, limits),
+            })
+        })
+        .collect()
+}
+
+fn histogram_point(p: HistogramDataPoint, limits: &Limits) -> Result<NewPoint, &'static str> {
+    if p.bucket_counts.len() > MAX_BUCKETS {
+        return Err("a histogram data point has too many buckets");
+    }
+    if !p.bucket_counts.is_empty() && p.bucket_counts.len() != p.explicit_bounds.len() + 1 {
+        return Err("a histogram data point needs one bucket count more than bounds");
+    }
+    Ok(NewPoint {
+        attrs: attrs(p.attributes, limits),
+        start: p.start_time_unix_nano,
+        time: p.time_unix_nano,
+        value: PointValue::Histogram(Box::new(Histogram {
+            count: p.count,
+            sum: p.sum,
+            min: p.min,
+            max: p.max,
+            bounds: if p.bucket_counts.is_empty() {
+                Vec::new().into()
+            } else {
+                p.explicit_bounds.into()
+            },
+            counts: p.bucket_counts.into(),
+        })),
+        exemplars: exemplars(p.exemplars, limits),
+    })
+}
+
+fn exp_histogram_point(
+    p: ExponentialHistogramDataPoint,
+    limits: &Limits,
+) -> Result<NewPoint, &'static str> {
+    if !(-10..=20).contains(&p.scale) {
+        return Err("an exponential histogram's scale must be from -10 to 20");
+    }
+    let (positive_offset, positive) = p
+        .positive
+        .map(|b| (b.offset, b.bucket_counts))
+        .unwrap_or_default();
+    let (negative_offset, negative) = p
+        .negative
+        .map(|b| (b.offset, b.bucket_counts))
+        .unwrap_or_default();
+    if positive.len() > MAX_BUCKETS || negative.len() > MAX_BUCKETS {
+        return Err("an exponential histogram data point has too many buckets");
+    }
+    Ok(NewPoint {
+        attrs: attrs(p.attributes, limits),
+        start: p.start_time_unix_nano,
+        time: p.time_unix_nano,
+        value: PointValue::ExpHistogram(Box::new(ExpHistogram {
+            count: p.count,
+            sum: p.sum,
+            min: p.min,
+            max: p.max,
+            scale: p.scale,
+            zero_count: p.zero_count,
+            positive_offset,
+            positive: positive.into(),
+            negative_offset,
+            negative: negative.into(),
+        })),
+        exemplars: exemplars(p.exemplars, limits),
+    })
+}
+
+fn exemplars(
+    list: Vec<opentelemetry_proto::tonic::metrics::v1::Exemplar>,
+    limits: &Limits,
+) -> Vec<Exemplar> {
+    list.into_iter()
+        .take(limits.max_events)
+        .map(|e| {
+            #[allow(clippy::cast_precision_loss)]
+            let value = match e.value {
+                Some(exemplar::Value::AsDouble(d)) => d,
+                Some(exemplar::Value::AsInt(i)) => i as f64,
+                None => 0.0,
+            };
+            // An exemplar with malformed ids keeps its value and loses its link.
+            let (trace_id, span_id) = match (id16(&e.trace_id), id8(&e.span_id)) {
+                (Some(t), Some(s)) => (t, s),
+                _ => (0, 0),
+            };
+            Exemplar {
+                time: e.time_unix_nano,
+                value,
+                trace_id,
+                span_id,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //!
 //! Traces do not go through prost's generated server: [`DirectTraces`] is the same service with
 //! a codec whose decoder hands the message bytes to [`decode::trace_request`], which builds our
-//! model directly. Metrics and logs, which are only counted, keep the generated servers.
+//! model directly. Metrics and logs keep the generated servers and convert prost's messages.
 
 use std::future::Future;
 use std::task::{Context, Poll};
@@ -11,13 +11,13 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceResponse,
@@ -29,7 +29,8 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
 use super::conn::LimitedListener;
-use super::{Counters, Ingest, Limits, Options, Refusal, UNAUTHENTICATED, convert, decode};
+use super::{Limits, Options, UNAUTHENTICATED, convert, decode};
+use crate::ingest::{Ingest, Refusal, Signal};
 use crate::model::Batch;
 
 /// Serves OTLP/gRPC on an already-bound listener until `shutdown` completes.
@@ -114,9 +115,12 @@ fn map_refusals<B>(mut res: http::Response<B>) -> http::Response<B> {
 #[derive(Clone)]
 struct Otlp(Ingest);
 
-fn refusal_status(r: &Refusal) -> Status {
+fn refusal_status(r: &Refusal, signal: Signal) -> Status {
     match r {
-        Refusal::Busy => Status::unavailable("the viewer is busy storing spans; retry later"),
+        Refusal::Busy => Status::unavailable(format!(
+            "the viewer is busy storing {}; retry later",
+            signal.items()
+        )),
         Refusal::Closed => Status::unavailable("the viewer is shutting down"),
     }
 }
@@ -239,7 +243,10 @@ impl Otlp {
         (batch, problem): (Batch, String),
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let rejected = batch.rejected;
-        self.0.send(batch).await.map_err(|r| refusal_status(&r))?;
+        self.0
+            .send(batch)
+            .await
+            .map_err(|r| refusal_status(&r, Signal::Traces))?;
         let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
             rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
             error_message: problem,
@@ -256,9 +263,18 @@ impl MetricsService for Otlp {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let n = convert::metric_points(request.get_ref());
-        Counters::add(&self.0.counters.metric_points, n);
-        Ok(Response::new(ExportMetricsServiceResponse::default()))
+        let (batch, problem) = convert::metric_request(request.into_inner(), &self.0.limits);
+        let rejected = batch.rejected;
+        self.0
+            .send(batch)
+            .await
+            .map_err(|r| refusal_status(&r, Signal::Metrics))?;
+        Ok(Response::new(ExportMetricsServiceResponse {
+            partial_success: (rejected > 0).then(|| ExportMetricsPartialSuccess {
+                rejected_data_points: i64::try_from(rejected).unwrap_or(i64::MAX),
+                error_message: problem,
+            }),
+        }))
     }
 }
 
@@ -268,8 +284,17 @@ impl LogsService for Otlp {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let n = convert::log_records(request.get_ref());
-        Counters::add(&self.0.counters.log_records, n);
-        Ok(Response::new(ExportLogsServiceResponse::default()))
+        let (batch, problem) = convert::log_request(request.into_inner(), &self.0.limits);
+        let rejected = batch.rejected;
+        self.0
+            .send(batch)
+            .await
+            .map_err(|r| refusal_status(&r, Signal::Logs))?;
+        Ok(Response::new(ExportLogsServiceResponse {
+            partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
+                rejected_log_records: i64::try_from(rejected).unwrap_or(i64::MAX),
+                error_message: problem,
+            }),
+        }))
     }
 }

@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -22,7 +22,8 @@ use prost::Message;
 use tokio::net::TcpListener;
 
 use super::conn::LimitedListener;
-use super::{Counters, Ingest, Options, Refusal, UNAUTHENTICATED, convert};
+use super::{Options, UNAUTHENTICATED, convert};
+use crate::ingest::{Counters, Ingest, Refusal, Signal};
 
 #[derive(Clone)]
 struct HttpState {
@@ -231,6 +232,23 @@ fn to_json<M: serde::Serialize>(m: &M) -> Vec<u8> {
     serde_json::to_vec(m).unwrap_or_default()
 }
 
+/// Hands a payload to the store, or says why not.
+async fn send(
+    st: &HttpState,
+    format: Format,
+    payload: impl Into<crate::ingest::Payload>,
+) -> Result<(), Refused> {
+    let payload = payload.into();
+    let signal = payload.signal();
+    st.ingest.send(payload).await.map_err(|r| {
+        let msg = match r {
+            Refusal::Busy => format!("the viewer is busy storing {}; retry later", signal.items()),
+            Refusal::Closed => "the viewer is shutting down".to_owned(),
+        };
+        Refused::new(StatusCode::SERVICE_UNAVAILABLE, format, msg)
+    })
+}
+
 async fn traces(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let (format, body) = unpack(&headers, body, st.max_message_size)?;
@@ -251,13 +269,7 @@ async fn traces(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) ->
             }
         };
         let rejected = batch.rejected;
-        st.ingest.send(batch).await.map_err(|r| {
-            let msg = match r {
-                Refusal::Busy => "the viewer is busy storing spans; retry later",
-                Refusal::Closed => "the viewer is shutting down",
-            };
-            Refused::new(StatusCode::SERVICE_UNAVAILABLE, format, msg)
-        })?;
+        send(&st, format, batch).await?;
         let res = ExportTraceServiceResponse {
             partial_success: (rejected > 0).then(|| ExportTracePartialSuccess {
                 rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
@@ -267,40 +279,53 @@ async fn traces(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) ->
         Ok::<_, Refused>(encode(StatusCode::OK, format, &res, to_json))
     }
     .await;
-    finish(&st, result)
+    finish(&st, Signal::Traces, result)
 }
 
 async fn metrics(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
-    let result = (|| {
+    let result = async {
         let (format, body) = unpack(&headers, body, st.max_message_size)?;
         let req: ExportMetricsServiceRequest = decode(format, &body)?;
-        Counters::add(
-            &st.ingest.counters.metric_points,
-            convert::metric_points(&req),
-        );
-        let res = ExportMetricsServiceResponse::default();
-        Ok(encode(StatusCode::OK, format, &res, to_json))
-    })();
-    finish(&st, result)
+        let (batch, problem) = convert::metric_request(req, &st.ingest.limits);
+        let rejected = batch.rejected;
+        send(&st, format, batch).await?;
+        let res = ExportMetricsServiceResponse {
+            partial_success: (rejected > 0).then(|| ExportMetricsPartialSuccess {
+                rejected_data_points: i64::try_from(rejected).unwrap_or(i64::MAX),
+                error_message: problem,
+            }),
+        };
+        Ok::<_, Refused>(encode(StatusCode::OK, format, &res, to_json))
+    }
+    .await;
+    finish(&st, Signal::Metrics, result)
 }
 
 async fn logs(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
-    let result = (|| {
+    let result = async {
         let (format, body) = unpack(&headers, body, st.max_message_size)?;
         let req: ExportLogsServiceRequest = decode(format, &body)?;
-        Counters::add(&st.ingest.counters.log_records, convert::log_records(&req));
-        let res = ExportLogsServiceResponse::default();
-        Ok(encode(StatusCode::OK, format, &res, to_json))
-    })();
-    finish(&st, result)
+        let (batch, problem) = convert::log_request(req, &st.ingest.limits);
+        let rejected = batch.rejected;
+        send(&st, format, batch).await?;
+        let res = ExportLogsServiceResponse {
+            partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
+                rejected_log_records: i64::try_from(rejected).unwrap_or(i64::MAX),
+                error_message: problem,
+            }),
+        };
+        Ok::<_, Refused>(encode(StatusCode::OK, format, &res, to_json))
+    }
+    .await;
+    finish(&st, Signal::Logs, result)
 }
 
-fn finish(st: &HttpState, result: Result<Response, Refused>) -> Response {
+fn finish(st: &HttpState, signal: Signal, result: Result<Response, Refused>) -> Response {
     match result {
         Ok(r) => r,
         Err(refused) => {
             if refused.status != StatusCode::SERVICE_UNAVAILABLE {
-                Counters::add(&st.ingest.counters.bad_requests, 1);
+                Counters::add(&st.ingest.counters.of(signal).bad_requests, 1);
             }
             refused.into_response()
         }

@@ -28,7 +28,7 @@ pub fn span_bytes(s: &Span) -> usize {
         })
 }
 
-fn attrs_bytes(attrs: &[Attr]) -> usize {
+pub(super) fn attrs_bytes(attrs: &[Attr]) -> usize {
     std::mem::size_of_val(attrs)
         + attrs
             .iter()
@@ -43,7 +43,7 @@ fn str_heap(s: &CompactString) -> usize {
     if s.is_heap_allocated() { s.len() } else { 0 }
 }
 
-fn value_heap(v: &Value) -> usize {
+pub(super) fn value_heap(v: &Value) -> usize {
     match v {
         Value::Str(s) => str_heap(s),
         Value::Bytes(b) => b.len(),

@@ -1,0 +1,364 @@
+//! The text report: every stored trace as an indented span tree, then every metric series with
+//! its latest value, then every log record on one line, then the totals. Printed by the
+//! headless mode; read by scripts and CI.
+
+use std::fmt::Write;
+
+use crate::format::{self, safe};
+use crate::ingest::Counters;
+use crate::model::{Attr, PointValue, Severity};
+use crate::server::Totals;
+use crate::store::Store;
+use crate::store::metrics::Series;
+use crate::store::tree::{TopKind, Tree};
+
+/// The report: per trace (oldest start first) a header line and its spans in tree order; per
+/// metric and service a header line and its series; the log records, oldest first; totals.
+#[must_use]
+pub fn render(store: &Store, counters: &Counters) -> String {
+    let mut out = String::new();
+    traces(store, &mut out);
+    metrics(store, &mut out);
+    logs(store, &mut out);
+    totals(store, counters, &mut out);
+    out
+}
+
+fn traces(store: &Store, out: &mut String) {
+    let mut traces: Vec<_> = store
+        .traces_by_arrival()
+        .filter_map(|r| store.trace(r))
+        .collect();
+    traces.sort_by_key(|t| (t.start, t.id));
+    for trace in traces {
+        let _ = writeln!(
+            out,
+            "trace {} {} spans, {} services, {}{}",
+            format::trace_id(trace.id),
+            trace.span_count(),
+            trace.services().len(),
+            format::duration(trace.duration()),
+            if trace.errors > 0 {
+                format!(", {} errors", trace.errors)
+            } else {
+                String::new()
+            }
+        );
+        let tree = Tree::build(trace.spans());
+        for row in &tree.rows {
+            let span = &trace.spans()[row.span as usize];
+            let indent = "  ".repeat(row.depth as usize + 1);
+            let _ = write!(
+                out,
+                "{indent}{}: {} [{}] {}",
+                safe(store.service_of(span)),
+                safe(store.str(span.name)),
+                span.kind.as_str(),
+                format::duration(span.duration()),
+            );
+            if span.is_error() {
+                out.push_str(" ERROR");
+                if !span.status_message().is_empty() {
+                    let _ = write!(out, " {}", safe(span.status_message()));
+                }
+            }
+            match row.top {
+                TopKind::MissingParent => out.push_str(" (missing parent)"),
+                TopKind::Cycle => out.push_str(" (parent cycle)"),
+                TopKind::Root | TopKind::Child => {}
+            }
+            out.push('\n');
+        }
+    }
+}
+
+fn metrics(store: &Store, out: &mut String) {
+    let m = &store.metrics;
+    let mut order: Vec<_> = m.metrics().iter().enumerate().collect();
+    order.sort_by(|(_, a), (_, b)| store.str(a.name).cmp(store.str(b.name)));
+    for (id, metric) in order {
+        // One header per service that sends the metric, in order of first arrival.
+        let mut services: Vec<&str> = Vec::new();
+        for (_, s) in m.series_of(u32::try_from(id).unwrap_or(u32::MAX)) {
+            let service = store.catalog.service(s.resource);
+            if !services.contains(&service) {
+                services.push(service);
+            }
+        }
+        for service in services {
+            let unit = safe(store.str(metric.unit));
+            let _ = writeln!(
+                out,
+                "metric {} {} {} {}",
+                safe(store.str(metric.name)),
+                metric.kind.as_str(),
+                if unit.is_empty() { "-" } else { &unit },
+                safe(service)
+            );
+            for (_, s) in m.series_of(u32::try_from(id).unwrap_or(u32::MAX)) {
+                if store.catalog.service(s.resource) == service {
+                    series_line(store, s, out);
+                }
+            }
+        }
+    }
+}
+
+fn series_line(store: &Store, s: &Series, out: &mut String) {
+    out.push_str("  ");
+    if s.attrs.is_empty() {
+        out.push_str("(no attributes)");
+    }
+    for (i, a) in s.attrs.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        attr(store, a, out);
+    }
+    let Some(last) = s.points.back() else {
+        out.push('\n');
+        return;
+    };
+    let q = |p: f64| {
+        last.value
+            .quantile(p)
+            .map_or_else(|| "-".to_owned(), format::number)
+    };
+    let _ = match &last.value {
+        PointValue::Number(v) => write!(out, " {}", format::number(*v)),
+        PointValue::Histogram(h) => write!(
+            out,
+            " count={} sum={} p50={} p99={}",
+            h.count,
+            h.sum.map_or_else(|| "-".to_owned(), format::number),
+            q(0.5),
+            q(0.99)
+        ),
+        PointValue::ExpHistogram(h) => write!(
+            out,
+            " count={} sum={} p50={} p99={}",
+            h.count,
+            h.sum.map_or_else(|| "-".to_owned(), format::number),
+            q(0.5),
+            q(0.99)
+        ),
+        PointValue::Summary(sm) => {
+            let _ = write!(out, " count={} sum={}", sm.count, format::number(sm.sum));
+            for (quantile, v) in &*sm.quantiles {
+                let _ = write!(
+                    out,
+                    " p{}={}",
+                    format::number(quantile * 100.0),
+                    format::number(*v)
+                );
+            }
+            Ok(())
+        }
+    };
+    out.push('\n');
+}
+
+/// `key=value`, the value quoted when it holds a space, a quote or an equals sign.
+fn attr(store: &Store, a: &Attr, out: &mut String) {
+    let value = a.value();
+    let text = store.value_text(&value);
+    let text = safe(&text);
+    let _ = if text.is_empty() || text.contains([' ', '"', '=']) {
+        write!(out, "{}={:?}", safe(store.str(a.key())), &*text)
+    } else {
+        write!(out, "{}={}", safe(store.str(a.key())), text)
+    };
+}
+
+fn logs(store: &Store, out: &mut String) {
+    for (_, r) in store.logs.iter() {
+        let body = store.value_text(&r.body);
+        let severity = Severity::of(r.severity);
+        let text = store.str(r.severity_text);
+        let _ = write!(
+            out,
+            "log {} {} {} {}",
+            format::timestamp(r.time),
+            if severity == Severity::Unspecified && !text.is_empty() {
+                safe(text)
+            } else {
+                severity.as_str().into()
+            },
+            safe(store.catalog.service(r.resource)),
+            safe(&body)
+        );
+        if r.trace_id != 0 {
+            let _ = write!(out, " trace={}", format::trace_id(r.trace_id));
+            if r.span_id != 0 {
+                let _ = write!(out, " span={}", format::span_id(r.span_id));
+            }
+        }
+        out.push('\n');
+    }
+}
+
+fn totals(store: &Store, counters: &Counters, out: &mut String) {
+    let t = Totals::read(store, counters);
+    let _ = writeln!(
+        out,
+        "totals: {} spans received, {} stored, {} traces, {} rejected, {} evicted, {} duplicates, {} dropped from full traces, {} metric data points, {} log records",
+        t.store.traces.received,
+        t.store.traces.spans,
+        t.store.traces.traces,
+        t.store.traces.rejected,
+        t.store.traces.evicted,
+        t.store.traces.duplicates,
+        t.store.traces.trace_full,
+        t.store.metrics.received,
+        t.store.logs.received,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::StatusCode;
+    use crate::store::tests::{batch, span};
+
+    #[test]
+    fn report_shows_the_tree_errors_and_orphans() {
+        let mut store = Store::new(100);
+        let mut failing = span(0xabc, 3, 2, 30, 40, "SELECT");
+        failing.status = StatusCode::Error;
+        failing.status_message = "timeout".into();
+        store.ingest(batch(
+            "api",
+            vec![failing, span(0xabc, 1, 0, 10, 60, "GET /")],
+        ));
+        store.ingest(batch("db", vec![span(0xabc, 2, 1, 20, 50, "query")]));
+        store.ingest(batch("late", vec![span(0xabc, 9, 77, 55, 56, "orphan")]));
+        let text = render(&store, &Counters::default());
+        let expected = "\
+trace 00000000000000000000000000000abc 4 spans, 3 services, 50ns, 1 errors
+  api: GET / [unspecified] 50ns
+    db: query [unspecified] 30ns
+      api: SELECT [unspecified] 10ns ERROR timeout
+  late: orphan [unspecified] 1ns (missing parent)
+totals: 4 spans received, 4 stored, 1 traces, 0 rejected, 0 evicted, 0 duplicates, 0 dropped from full traces, 0 metric data points, 0 log records
+";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn untrusted_names_are_escaped() {
+        let mut store = Store::new(100);
+        store.ingest(batch(
+            "svc\x1b[31m",
+            vec![span(1, 1, 0, 0, 1, "a\x1b]0;pwned\x07")],
+        ));
+        let text = render(&store, &Counters::default());
+        assert!(!text.contains('\x1b'));
+        assert!(text.contains("svc\\x1b[31m: a\\x1b]0;pwned\\x07"));
+    }
+
+    #[test]
+    fn metrics_and_logs_follow_the_traces_and_the_totals_stay_last() {
+        use crate::model::{
+            Histogram, LogBatch, LogResource, LogScope, MetricBatch, MetricKind, MetricResource,
+            MetricScope, NewLogRecord, NewMetric, NewPoint, PointValue, Value,
+        };
+        let mut store = Store::new(100);
+        store.ingest(batch("api", vec![span(0xabc, 1, 0, 10, 60, "GET /")]));
+        let point = |attrs: Vec<(&str, &str)>, value| NewPoint {
+            attrs: attrs
+                .into_iter()
+                .map(|(k, v)| (k.into(), Value::Str(v.into())))
+                .collect(),
+            start: 1,
+            time: 2,
+            value,
+            exemplars: Vec::new(),
+        };
+        let metric = |name: &str, kind, points| NewMetric {
+            name: name.into(),
+            description: String::new(),
+            unit: if name == "requests" { "1" } else { "ms" }.into(),
+            kind,
+            points,
+        };
+        store.ingest_metrics(MetricBatch {
+            resources: vec![MetricResource {
+                attrs: vec![("service.name".into(), Value::Str("jokes-api".into()))],
+                scopes: vec![MetricScope {
+                    metrics: vec![
+                        metric(
+                            "requests",
+                            MetricKind::Sum {
+                                monotonic: true,
+                                delta: false,
+                            },
+                            vec![
+                                point(
+                                    vec![("endpoint", "jokes api"), ("environment", "dev")],
+                                    PointValue::Number(12.0),
+                                ),
+                                point(vec![("endpoint", "hello api")], PointValue::Number(3.0)),
+                            ],
+                        ),
+                        metric(
+                            "duration",
+                            MetricKind::Histogram { delta: false },
+                            vec![point(
+                                vec![("http.route", "/jokes")],
+                                PointValue::Histogram(Box::new(Histogram {
+                                    count: 10,
+                                    sum: Some(250.0),
+                                    min: None,
+                                    max: None,
+                                    bounds: vec![10.0, 50.0].into(),
+                                    counts: vec![5, 5, 0].into(),
+                                })),
+                            )],
+                        ),
+                    ],
+                    ..MetricScope::default()
+                }],
+            }],
+            rejected: 0,
+        });
+        store.ingest_logs(LogBatch {
+            resources: vec![LogResource {
+                attrs: vec![("service.name".into(), Value::Str("jokes-api".into()))],
+                scopes: vec![LogScope {
+                    records: vec![
+                        NewLogRecord {
+                            time: 1_700_000_000_000_000_000,
+                            severity: 13,
+                            body: Value::Str("upstream slow\nretrying".into()),
+                            trace_id: 0xabc,
+                            span_id: 1,
+                            ..NewLogRecord::default()
+                        },
+                        NewLogRecord {
+                            observed_time: 1_700_000_001_000_000_000,
+                            severity: 9,
+                            body: Value::Str("started".into()),
+                            ..NewLogRecord::default()
+                        },
+                    ],
+                    ..LogScope::default()
+                }],
+            }],
+            rejected: 0,
+        });
+        let text = render(&store, &Counters::default());
+        let expected = "\
+trace 00000000000000000000000000000abc 1 spans, 1 services, 50ns
+  api: GET / [unspecified] 50ns
+metric duration histogram ms jokes-api
+  http.route=/jokes count=10 sum=250 p50=10 p99=49.2
+metric requests counter 1 jokes-api
+  endpoint=\"jokes api\" environment=dev 12
+  endpoint=\"hello api\" 3
+log 2023-11-14T22:13:20.000000Z WARN jokes-api upstream slow\\nretrying trace=00000000000000000000000000000abc span=0000000000000001
+log 2023-11-14T22:13:21.000000Z INFO jokes-api started
+totals: 1 spans received, 1 stored, 1 traces, 0 rejected, 0 evicted, 0 duplicates, 0 dropped from full traces, 3 metric data points, 2 log records
+";
+        assert_eq!(text, expected);
+    }
+}
