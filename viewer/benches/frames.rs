@@ -12,12 +12,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use parking_lot::Mutex;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use viewer::action::Action;
-use viewer::app::App;
 use viewer::ingest::Counters;
 use viewer::receiver::convert::{self, Limits};
 use viewer::store::Store;
 use viewer::store::filter::Query;
+use viewer::tui::action::Action;
+use viewer::tui::app::App;
 
 /// The allocator the viewer binary uses (see `src/main.rs`).
 #[global_allocator]

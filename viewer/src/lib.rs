@@ -2,17 +2,14 @@
 //!
 //! Data flows `receiver` (OTLP, decoded at the boundary into `model`) → `ingest` (a bounded
 //! path, a budget per signal) → `store` (one store per signal sharing the `catalog`); the
-//! terminal UI (`app`, `ui`, `tui`) reads the store; `report` renders it as text for the
+//! terminal UI (`tui`) reads the store; `report` renders it as text for the
 //! `headless` mode.
 
-pub mod action;
-pub mod app;
 pub mod catalog;
 pub mod config;
 pub mod format;
 pub mod headless;
 pub mod ingest;
-pub mod keymap;
 pub mod model;
 pub mod receiver;
 pub mod report;
@@ -20,7 +17,6 @@ pub mod server;
 pub mod signals;
 pub mod store;
 pub mod tui;
-pub mod ui;
 
 pub use config::Config;
 pub use server::Viewer;

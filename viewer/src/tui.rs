@@ -1,5 +1,17 @@
-//! The terminal: set-up, the event loop, and a restore that runs on quit, on signals and on
-//! panic.
+//! The terminal UI. This file: terminal set-up, the event loop, and a restore that runs on
+//! quit, on signals and on panic. `app` routes between the views (`views/`, one module each,
+//! owning its state, keys and drawing); `layout` says where everything goes; `keymap` holds the
+//! keys every view shares; `theme`, `cursor`, `help` and `status_bar` are shared pieces.
+
+pub mod action;
+pub mod app;
+pub mod cursor;
+pub mod help;
+pub mod keymap;
+pub mod layout;
+pub mod status_bar;
+pub mod theme;
+pub mod views;
 
 use std::io::{self, BufWriter, IsTerminal, Stdout};
 use std::sync::Once;
@@ -15,10 +27,9 @@ use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-use crate::app::App;
 use crate::config::Config;
-use crate::keymap;
 use crate::server::Viewer;
+use app::App;
 
 /// The terminal, written through a buffer so a frame leaves in one write (stdout's own buffer
 /// writes every 1 KiB).
@@ -74,7 +85,7 @@ async fn event_loop(terminal: &mut Term, viewer: &Viewer) -> anyhow::Result<()> 
             () = &mut terminate => break,
             event = events.next() => match event {
                 Some(Ok(event)) => {
-                    if let Some(action) = keymap::action_for(app.mode(), &event) {
+                    if let Some(action) = keymap::action_for(app.mode(), app.view_keys(), &event) {
                         app.update(action);
                         // Drawn now rather than on the next tick: a key's effect shows at once
                         // (a frame takes well under a millisecond: docs/BENCHMARKS.md).

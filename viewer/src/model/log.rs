@@ -75,8 +75,9 @@ pub struct LogRecord {
 }
 
 /// The six severity ranges of OTLP, from its severity number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Severity {
+    #[default]
     Unspecified,
     Trace,
     Debug,

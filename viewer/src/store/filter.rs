@@ -1,4 +1,5 @@
-//! Substring filtering over service names, span names and attribute values.
+//! Substring filtering over service names, span names and attribute values (traces), and over
+//! bodies, services, severities and attribute values (log records).
 //!
 //! Interned strings (names, services) are tested once each, not once per span; only attribute
 //! string values are searched per span. Smart case: a query with no capital letter matches
@@ -6,8 +7,8 @@
 
 use memchr::memmem;
 
-use super::{Store, TraceRef};
-use crate::model::{Attr, Span, Sym, Value};
+use super::{LogSeq, Store, TraceRef};
+use crate::model::{Attr, LogRecord, Severity, Span, Sym, TraceId, Value};
 
 /// A compiled filter query.
 pub struct Query {
@@ -115,6 +116,70 @@ impl Query {
 }
 
 impl Store {
+    /// Log records, oldest first, of at least `min` severity, of one trace when `trace` is
+    /// given, and matching `query` when given: in the body, the service name, the severity
+    /// text, the event name or an attribute value (record or resource); a whole trace id finds
+    /// its records. Interned strings and resources are tested once each.
+    #[must_use]
+    pub fn filter_logs(
+        &self,
+        query: Option<&Query>,
+        min: Severity,
+        trace: Option<TraceId>,
+    ) -> Vec<LogSeq> {
+        let keep_severity =
+            |r: &LogRecord| min == Severity::Unspecified || Severity::of(r.severity) >= min;
+        let Some(query) = query else {
+            return match trace {
+                Some(t) => self
+                    .logs
+                    .of_trace(t)
+                    .filter(|(_, r)| keep_severity(r))
+                    .map(|(s, _)| s)
+                    .collect(),
+                None => self
+                    .logs
+                    .iter()
+                    .filter(|(_, r)| keep_severity(r))
+                    .map(|(s, _)| s)
+                    .collect(),
+            };
+        };
+        let sym_match: Vec<bool> = self.strings().iter().map(|s| query.matches(s)).collect();
+        let sym = |s: Sym| sym_match.get(s.0 as usize).copied().unwrap_or(false);
+        let res_match: Vec<bool> = self
+            .resources()
+            .iter()
+            .map(|r| sym(r.service) || query.matches_attrs(&r.attrs, &sym))
+            .collect();
+        let matches = |r: &LogRecord| {
+            keep_severity(r)
+                && (query.trace_id.is_some_and(|t| t == r.trace_id)
+                    || res_match
+                        .get(r.resource.0 as usize)
+                        .copied()
+                        .unwrap_or(false)
+                    || sym(r.severity_text)
+                    || sym(r.event_name)
+                    || query.matches_value(&r.body, &sym)
+                    || query.matches_attrs(&r.attrs, &sym))
+        };
+        match trace {
+            Some(t) => self
+                .logs
+                .of_trace(t)
+                .filter(|(_, r)| matches(r))
+                .map(|(s, _)| s)
+                .collect(),
+            None => self
+                .logs
+                .iter()
+                .filter(|(_, r)| matches(r))
+                .map(|(s, _)| s)
+                .collect(),
+        }
+    }
+
     /// Traces, in arrival order, with at least one span whose service name, span name or an
     /// attribute value (span or resource) contains the query.
     ///

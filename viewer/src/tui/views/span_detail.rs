@@ -1,19 +1,17 @@
 //! Span detail: name, kind, status, service, ids, timing, attributes, resource, scope, events,
-//! links. Shown as a pane under the tree and full screen.
+//! links, and the span's log records. Shown as a pane under the tree and full screen.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span as TextSpan};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
-use super::{Areas, DIM, ERROR, TITLE, put, service_color};
-use crate::app::App;
 use crate::format::{self, safe};
-use crate::model::{Attr, Span, StatusCode};
+use crate::model::{Attr, Severity, Span, StatusCode};
 use crate::store::{Store, Trace};
+use crate::tui::theme::{DIM, ERROR, KEY, TITLE, service_color, severity_style};
 
-const KEY: Style = Style::new().fg(Color::Gray);
 const SECTION: Style = TITLE;
 
 /// The detail of `trace.spans()[span]`, as lines. `limit` caps how many are built.
@@ -86,8 +84,38 @@ pub fn lines(store: &Store, trace: &Trace, span: usize, limit: usize) -> Vec<Lin
     section(&mut out, "Resource", resource.attrs.len());
     attrs(store, &resource.attrs, "  ", &mut out, limit);
     events_and_links(store, s, &mut out, limit);
+    span_logs(store, trace, s, &mut out, limit);
     out.truncate(limit);
     out
+}
+
+/// The span's log records, time relative to the span's start.
+fn span_logs(store: &Store, trace: &Trace, s: &Span, out: &mut Vec<Line<'static>>, limit: usize) {
+    let n = store.logs.of_span(trace.id, s.span_id).count();
+    if n == 0 {
+        return;
+    }
+    section(out, "Logs", n);
+    for (_, r) in store.logs.of_span(trace.id, s.span_id) {
+        if out.len() >= limit {
+            return;
+        }
+        let rel = if r.time >= s.start {
+            format!("+{}", format::duration(r.time - s.start))
+        } else {
+            format!("-{}", format::duration(s.start - r.time))
+        };
+        let severity = Severity::of(r.severity);
+        let body = store.value_text(&r.body);
+        out.push(Line::from(vec![
+            TextSpan::styled(format!("  {rel:>9} "), DIM),
+            TextSpan::styled(
+                format!("{:<5} ", severity.as_str()),
+                severity_style(severity),
+            ),
+            TextSpan::raw(safe(&body).into_owned()),
+        ]));
+    }
 }
 
 fn events_and_links(store: &Store, s: &Span, out: &mut Vec<Line<'static>>, limit: usize) {
@@ -153,29 +181,4 @@ pub fn render_pane(store: &Store, trace: &Trace, span: usize, area: Rect, buf: &
     let inner = block.inner(area);
     block.render(area, buf);
     Paragraph::new(lines(store, trace, span, inner.height as usize)).render(inner, buf);
-}
-
-/// The detail full screen, scrolled.
-pub fn render_full(app: &App, store: &Store, areas: &Areas, buf: &mut Buffer) {
-    let Some(view) = &app.trace else { return };
-    let Some(trace) = store.trace(view.trace) else {
-        return;
-    };
-    let Some(span) = view.selected_span() else {
-        return;
-    };
-    put(
-        buf,
-        areas.title.x,
-        areas.title.y,
-        " span detail · j/k scroll · Esc back",
-        areas.title.width,
-        TITLE,
-    );
-    let height = areas.body.height as usize;
-    let all = lines(store, trace, span, usize::MAX);
-    let max_scroll = all.len().saturating_sub(height);
-    let scroll = view.detail_scroll.min(max_scroll);
-    let shown: Vec<Line<'static>> = all.into_iter().skip(scroll).take(height).collect();
-    Paragraph::new(shown).render(areas.body, buf);
 }

@@ -1,14 +1,17 @@
 //! Everything the user can ask for. Keys and mouse events resolve to an [`Action`] in
-//! [`crate::keymap`]; [`crate::app::App::update`] carries it out.
+//! [`super::keymap`] (common keys) and in each view's own key table; the app routes it to the
+//! view shown.
+
+use super::app::Tab;
 
 /// A user intent, independent of the key that asked for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Leave the program.
     Quit,
-    /// Move the selection (or scroll the detail) one row up.
+    /// Move the selection (or scroll a detail) one row up.
     Up,
-    /// Move the selection (or scroll the detail) one row down.
+    /// Move the selection (or scroll a detail) one row down.
     Down,
     /// Move one page up.
     PageUp,
@@ -18,15 +21,22 @@ pub enum Action {
     Top,
     /// Jump to the last row.
     Bottom,
-    /// Open what is selected: a trace from the list, a span's full detail from the tree.
+    /// Open what is selected: a trace, a span's or a log's full detail, a metric's chart, an
+    /// exemplar's trace.
     Open,
-    /// Go back one screen; in the list, clear the filter.
+    /// Go back one view; in a list, clear its filter.
     Back,
-    /// Toggle between following new traces live and pausing the list.
+    /// Show the next tab (Traces, Logs, Metrics).
+    NextTab,
+    /// Show the previous tab.
+    PrevTab,
+    /// Show a given tab.
+    GoTab(Tab),
+    /// Toggle between following new data live and pausing, so rows stay put.
     ToggleFollow,
-    /// Cycle the list's sort order: time, duration, span count.
+    /// Cycle the trace list's sort order: time, duration, span count.
     CycleSort,
-    /// Start typing a filter.
+    /// Start typing a filter (or, in a trace, a find).
     StartFilter,
     /// Type a character into the filter.
     FilterChar(char),
@@ -36,7 +46,9 @@ pub enum Action {
     FilterApply,
     /// Stop typing, keeping the filter that was applied before.
     FilterCancel,
-    /// In a trace: select the next span matching the find text (typed after `/`).
+    /// The text a view was given by the filter line (`None`: cleared). Sent by the app.
+    Apply(Option<String>),
+    /// In a trace: select the next span matching the find text.
     FindNext,
     /// In a trace: select the previous span matching the find text.
     FindPrev,
@@ -52,6 +64,20 @@ pub enum Action {
     CollapseAll,
     /// Expand every span.
     ExpandAll,
+    /// In a trace: list the trace's log records in time order.
+    ShowLogs,
+    /// On a log record: open its trace at its span.
+    OpenTrace,
+    /// In the log list: raise the minimum severity shown (wrapping back to all).
+    CycleSeverity,
+    /// In a chart: rate per second or the raw value (monotonic sums).
+    ToggleRate,
+    /// In a chart: show or hide the selected series.
+    ToggleSeries,
+    /// In a chart: show every series again.
+    ShowAllSeries,
+    /// In a chart: select the next exemplar (Enter opens its trace).
+    NextExemplar,
     /// Show or hide the help overlay.
     ToggleHelp,
     /// Mouse click at a terminal cell (column, row): select, or open if already selected.

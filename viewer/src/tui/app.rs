@@ -1,0 +1,453 @@
+//! The app: three tabs (Traces, Logs, Metrics), each a stack of views whose root is the tab's
+//! list. It routes every action to the view shown, opens what a view asks for (on its own tab
+//! or another), draws the tab strip, the status bar, the filter line and the help overlay, and
+//! measures the ingest rate. Each view owns its state, its keys and its drawing (`views/`).
+
+use std::any::Any;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::Widget;
+
+use super::action::Action;
+use super::keymap::{Binding, Mode};
+use super::layout::{Areas, Shape, layout};
+use super::theme::put;
+use super::views::{LogList, MetricList, TraceList};
+use super::{help, status_bar};
+use crate::ingest::Counters;
+use crate::server::{SharedStore, Totals};
+use crate::store::Store;
+
+/// The tabs, one per signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tab {
+    Traces,
+    Logs,
+    Metrics,
+}
+
+impl Tab {
+    pub const ALL: [Self; 3] = [Self::Traces, Self::Logs, Self::Metrics];
+
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Traces => "Traces",
+            Self::Logs => "Logs",
+            Self::Metrics => "Metrics",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Self::Traces => 0,
+            Self::Logs => 1,
+            Self::Metrics => 2,
+        }
+    }
+}
+
+/// What every view may read and the little it may change besides its own state.
+#[derive(Debug)]
+pub struct Ctx {
+    pub grpc_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    /// Terminal size (columns, rows).
+    pub size: (u16, u16),
+    /// A one-line notice for the status bar.
+    pub notice: Option<String>,
+}
+
+impl Ctx {
+    #[must_use]
+    pub fn area(&self) -> Rect {
+        Rect::new(0, 0, self.size.0, self.size.1)
+    }
+
+    /// The regions of a view of this shape on this terminal.
+    #[must_use]
+    pub fn layout(&self, shape: Shape) -> Areas {
+        layout(self.area(), shape)
+    }
+}
+
+/// What a view asks of the app after an action.
+pub enum Outcome {
+    /// Nothing more.
+    Done,
+    /// Close this view (never the root of a tab).
+    Back,
+    /// Show a new view on top of this one.
+    Open(Box<dyn View>),
+    /// Show a view on another tab (or this one), on top of that tab's list.
+    Goto(Tab, Box<dyn View>),
+}
+
+/// What new data did to a view.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refresh {
+    Unchanged,
+    Changed,
+    /// What the view shows is gone (evicted); the app closes it with this notice.
+    Gone(&'static str),
+}
+
+/// A view: its state, its keys, its drawing. Drawing is read-only and builds only what is on
+/// screen; the store is locked by the app around each call.
+pub trait View: Any {
+    /// The view's own keys (the app's common keys apply too).
+    fn keys(&self) -> &'static [Binding];
+    /// The section title of its keys in the help overlay.
+    fn help_title(&self) -> &'static str;
+    /// The regions it draws into.
+    fn shape(&self) -> Shape;
+    /// Carries out an action.
+    fn update(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome;
+    /// Takes in new data.
+    fn refresh(&mut self, cx: &mut Ctx, store: &Store, now: Instant) -> Refresh;
+    /// Draws the view.
+    fn render(&self, cx: &Ctx, store: &Store, areas: &Areas, buf: &mut Buffer);
+    /// The text `/` starts from, for views that take a filter or find text.
+    fn filter_text(&self) -> Option<String> {
+        None
+    }
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Measures an ingest rate from a received counter.
+#[derive(Debug, Default)]
+struct RateMeter {
+    last: Option<(Instant, u64)>,
+    rate: f64,
+}
+
+impl RateMeter {
+    fn sample(&mut self, now: Instant, received: u64) {
+        match self.last {
+            None => self.last = Some((now, received)),
+            Some((t, n)) => {
+                let dt = now.duration_since(t);
+                if dt >= Duration::from_secs(1) {
+                    #[allow(clippy::cast_precision_loss)]
+                    let delta = received.saturating_sub(n) as f64;
+                    self.rate = delta / dt.as_secs_f64();
+                    self.last = Some((now, received));
+                }
+            }
+        }
+    }
+}
+
+/// The application state.
+pub struct App {
+    pub store: SharedStore,
+    pub counters: Arc<Counters>,
+    pub cx: Ctx,
+    pub tab: Tab,
+    /// Per tab, its views: the list first, the view shown last.
+    stacks: [Vec<Box<dyn View>>; 3],
+    /// The filter being typed, while typing.
+    pub input: Option<String>,
+    /// The help overlay, when shown, and how far it is scrolled.
+    pub help: Option<usize>,
+    pub totals: Totals,
+    rate: RateMeter,
+    pub quit: bool,
+}
+
+impl App {
+    #[must_use]
+    pub fn new(
+        store: SharedStore,
+        counters: Arc<Counters>,
+        grpc_addr: SocketAddr,
+        http_addr: SocketAddr,
+        size: (u16, u16),
+    ) -> Self {
+        Self {
+            store,
+            counters,
+            cx: Ctx {
+                grpc_addr,
+                http_addr,
+                size,
+                notice: None,
+            },
+            tab: Tab::Traces,
+            stacks: [
+                vec![Box::new(TraceList::new())],
+                vec![Box::new(LogList::new(None))],
+                vec![Box::new(MetricList::new())],
+            ],
+            input: None,
+            help: None,
+            totals: Totals::default(),
+            rate: RateMeter::default(),
+            quit: false,
+        }
+    }
+
+    /// Ingest rate, spans per second.
+    #[must_use]
+    pub fn rate(&self) -> f64 {
+        self.rate.rate
+    }
+
+    /// The view shown.
+    #[must_use]
+    pub fn view(&self) -> &dyn View {
+        let stack = &self.stacks[self.tab.index()];
+        stack.last().expect("a tab always has its list").as_ref()
+    }
+
+    /// The view shown, if it is a `T`.
+    #[must_use]
+    pub fn view_as<T: View>(&self) -> Option<&T> {
+        self.view().as_any().downcast_ref::<T>()
+    }
+
+    /// How many views deep the current tab is (1: its list).
+    #[must_use]
+    pub fn depth(&self) -> usize {
+        self.stacks[self.tab.index()].len()
+    }
+
+    /// Which key table applies now.
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        if self.help.is_some() {
+            Mode::Help
+        } else if self.input.is_some() {
+            Mode::FilterInput
+        } else {
+            Mode::View
+        }
+    }
+
+    /// The view's own keys.
+    #[must_use]
+    pub fn view_keys(&self) -> &'static [Binding] {
+        self.view().keys()
+    }
+
+    /// Takes in new data: counters always; the view shown when it may move. Returns whether
+    /// anything visible may have changed.
+    pub fn refresh(&mut self, now: Instant) -> bool {
+        let store = Arc::clone(&self.store);
+        let store = store.lock();
+        let totals = Totals::read(&store, &self.counters);
+        self.rate.sample(now, totals.store.traces.received);
+        let mut changed = totals != self.totals;
+        self.totals = totals;
+        changed |= self.refresh_view(&store, now);
+        changed
+    }
+
+    fn refresh_view(&mut self, store: &Store, now: Instant) -> bool {
+        let i = self.tab.index();
+        let Some(view) = self.stacks[i].last_mut() else {
+            return false;
+        };
+        match view.refresh(&mut self.cx, store, now) {
+            Refresh::Unchanged => false,
+            Refresh::Changed => true,
+            Refresh::Gone(notice) => {
+                if self.stacks[i].len() > 1 {
+                    self.stacks[i].pop();
+                }
+                self.cx.notice = Some(notice.into());
+                // The view under it catches up at once.
+                self.refresh_view(store, now);
+                true
+            }
+        }
+    }
+
+    /// Carries out an action.
+    pub fn update(&mut self, action: Action) {
+        if !matches!(action, Action::Resize(..)) {
+            self.cx.notice = None;
+        }
+        if let Some(scroll) = &mut self.help {
+            match action {
+                Action::Quit => self.quit = true,
+                Action::Down | Action::ScrollDown => *scroll += 1,
+                Action::Up | Action::ScrollUp => *scroll = scroll.saturating_sub(1),
+                Action::PageDown => *scroll += 10,
+                Action::PageUp => *scroll = scroll.saturating_sub(10),
+                Action::Resize(w, h) => self.resize(w, h),
+                _ => self.help = None,
+            }
+            return;
+        }
+        match action {
+            Action::Quit => self.quit = true,
+            Action::ToggleHelp => self.help = Some(0),
+            Action::Resize(w, h) => self.resize(w, h),
+            Action::NextTab | Action::PrevTab | Action::GoTab(_) => {
+                let next = match action {
+                    Action::GoTab(t) => t,
+                    _ => {
+                        let step = if action == Action::NextTab { 1 } else { 2 };
+                        Tab::ALL[(self.tab.index() + step) % Tab::ALL.len()]
+                    }
+                };
+                self.show_tab(next);
+            }
+            Action::StartFilter => {
+                self.input = self.view().filter_text();
+            }
+            Action::FilterChar(c) => {
+                if let Some(input) = &mut self.input
+                    && input.len() < 256
+                    && !c.is_control()
+                {
+                    input.push(c);
+                }
+            }
+            Action::FilterBackspace => {
+                if let Some(input) = &mut self.input {
+                    input.pop();
+                }
+            }
+            Action::FilterCancel => self.input = None,
+            Action::FilterApply => {
+                let text = self.input.take().unwrap_or_default();
+                let text = (!text.is_empty()).then_some(text);
+                self.route(&Action::Apply(text));
+            }
+            Action::Click(x, y) if self.click_tab(x, y) => {}
+            other => self.route(&other),
+        }
+    }
+
+    /// Hands an action to the view shown and carries out what it asks.
+    fn route(&mut self, action: &Action) {
+        let store = Arc::clone(&self.store);
+        let store = store.lock();
+        let i = self.tab.index();
+        let outcome = {
+            let view = self.stacks[i]
+                .last_mut()
+                .expect("a tab always has its list");
+            view.update(&mut self.cx, &store, action)
+        };
+        match outcome {
+            Outcome::Done => {}
+            Outcome::Back => {
+                if self.stacks[i].len() > 1 {
+                    self.stacks[i].pop();
+                    self.refresh_view(&store, Instant::now());
+                }
+            }
+            Outcome::Open(view) => self.stacks[i].push(view),
+            Outcome::Goto(tab, view) => {
+                let stack = &mut self.stacks[tab.index()];
+                stack.truncate(1);
+                stack.push(view);
+                self.tab = tab;
+            }
+        }
+    }
+
+    /// Shows a tab; its view catches up with new data at once.
+    fn show_tab(&mut self, tab: Tab) {
+        self.tab = tab;
+        let store = Arc::clone(&self.store);
+        let store = store.lock();
+        self.refresh_view(&store, Instant::now());
+    }
+
+    fn resize(&mut self, w: u16, h: u16) {
+        self.cx.size = (w, h);
+        let store = Arc::clone(&self.store);
+        let store = store.lock();
+        for view in self.stacks.iter_mut().flatten() {
+            view.update(&mut self.cx, &store, &Action::Resize(w, h));
+        }
+    }
+
+    /// Switches tab on a click on the tab strip; returns whether the click was there.
+    fn click_tab(&mut self, x: u16, y: u16) -> bool {
+        let tabs = self.cx.layout(self.view().shape()).tabs;
+        if y != tabs.y || x < tabs.x || x >= tabs.x + tabs.width {
+            return false;
+        }
+        let mut from = tabs.x;
+        for tab in Tab::ALL {
+            let w = tab_label(tab).chars().count() as u16;
+            if x < from + w {
+                self.show_tab(tab);
+                return true;
+            }
+            from += w;
+        }
+        true
+    }
+}
+
+fn tab_label(tab: Tab) -> String {
+    format!(" {} ", tab.label())
+}
+
+impl Widget for &App {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let view = self.view();
+        let areas = layout(area, view.shape());
+        let counts = {
+            let store = self.store.lock();
+            view.render(&self.cx, &store, &areas, buf);
+            let s = store.stats();
+            [s.traces.traces, s.logs.records, s.metrics.metrics]
+        };
+        render_tabs(self.tab, counts, areas.tabs, buf);
+        status_bar::render(self, areas.status, buf);
+        if let Some(scroll) = self.help {
+            help::render(self.view(), scroll, area, buf);
+        }
+    }
+}
+
+fn render_tabs(current: Tab, counts: [u64; 3], area: Rect, buf: &mut Buffer) {
+    if area.width == 0 {
+        return;
+    }
+    let mut x = area.x;
+    let end = area.x + area.width;
+    for (tab, n) in Tab::ALL.into_iter().zip(counts) {
+        let style = if tab == current {
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD)
+        } else if n == 0 {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new().fg(Color::Gray)
+        };
+        x = put(
+            buf,
+            x,
+            area.y,
+            &tab_label(tab),
+            end.saturating_sub(x),
+            style,
+        );
+    }
+    put(
+        buf,
+        x,
+        area.y,
+        "│",
+        end.saturating_sub(x),
+        Style::new().fg(Color::DarkGray),
+    );
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,402 @@
+//! The app driven as a user would: actions in, state and drawn screens out (`TestBackend`,
+//! insta snapshots with fixed ids and times).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use insta::assert_snapshot;
+use parking_lot::Mutex;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::*;
+use crate::model::{OwnedEvent, OwnedLink, SpanKind, StatusCode, Value};
+use crate::store::Store;
+use crate::store::tests::{batch, span};
+use crate::tui::cursor::Cursor;
+use crate::tui::views::trace_list::Sort;
+use crate::tui::views::{TraceList, TraceView};
+
+pub(crate) fn app_with(store: Store, size: (u16, u16)) -> App {
+    let mut app = App::new(
+        Arc::new(Mutex::new(store)),
+        Arc::new(Counters::default()),
+        "127.0.0.1:4317".parse().unwrap(),
+        "127.0.0.1:4318".parse().unwrap(),
+        size,
+    );
+    app.refresh(Instant::now());
+    app
+}
+
+fn list(app: &App) -> &TraceList {
+    app.view_as::<TraceList>().expect("the trace list is shown")
+}
+
+fn trace(app: &App) -> &TraceView {
+    app.view_as::<TraceView>().expect("a trace is shown")
+}
+
+fn three_traces() -> Store {
+    let mut store = Store::new(1000);
+    store.ingest(batch("a", vec![span(1, 1, 0, 100, 200, "first")]));
+    store.ingest(batch(
+        "b",
+        vec![
+            span(2, 1, 0, 300, 1300, "second"),
+            span(2, 2, 1, 400, 500, "child"),
+            span(2, 3, 2, 410, 420, "grandchild"),
+            span(2, 4, 1, 600, 700, "child2"),
+        ],
+    ));
+    store.ingest(batch("c", vec![span(3, 1, 0, 500, 550, "third")]));
+    store
+}
+
+#[test]
+fn list_is_newest_first_and_sorts() {
+    let mut app = app_with(three_traces(), (80, 24));
+    let ids = |app: &App| -> Vec<u128> {
+        let s = app.store.lock();
+        list(app)
+            .rows
+            .iter()
+            .map(|r| s.trace(*r).unwrap().id)
+            .collect()
+    };
+    assert_eq!(ids(&app), vec![3, 2, 1]);
+    app.update(Action::CycleSort);
+    assert_eq!(list(&app).sort, Sort::Duration);
+    assert_eq!(ids(&app), vec![2, 1, 3]);
+    app.update(Action::CycleSort);
+    assert_eq!(ids(&app)[0], 2);
+}
+
+#[test]
+fn paused_list_does_not_move_under_the_cursor() {
+    let mut app = app_with(three_traces(), (80, 24));
+    app.update(Action::ToggleFollow);
+    assert!(!list(&app).follow);
+    app.store
+        .lock()
+        .ingest(batch("d", vec![span(4, 1, 0, 900, 950, "new")]));
+    app.refresh(Instant::now() + Duration::from_secs(1));
+    assert_eq!(list(&app).rows.len(), 3, "paused: no new rows");
+    app.update(Action::ToggleFollow);
+    assert_eq!(list(&app).rows.len(), 4, "following again: new rows");
+}
+
+#[test]
+fn following_keeps_the_selected_trace_selected() {
+    let mut app = app_with(three_traces(), (80, 24));
+    app.update(Action::Down);
+    let selected = list(&app).rows[list(&app).cursor.selected];
+    app.store
+        .lock()
+        .ingest(batch("d", vec![span(4, 1, 0, 900, 950, "new")]));
+    app.refresh(Instant::now() + Duration::from_secs(1));
+    assert_eq!(list(&app).rows.len(), 4);
+    assert_eq!(list(&app).rows[list(&app).cursor.selected], selected);
+}
+
+#[test]
+fn filter_applies_on_enter_and_clears_on_esc() {
+    let mut app = app_with(three_traces(), (80, 24));
+    app.update(Action::StartFilter);
+    assert_eq!(app.mode(), Mode::FilterInput);
+    for c in "grand".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    assert_eq!(list(&app).rows.len(), 3, "not applied while typing");
+    app.update(Action::FilterApply);
+    assert_eq!(list(&app).rows.len(), 1);
+    assert_eq!(list(&app).filter.as_deref(), Some("grand"));
+    app.update(Action::Back);
+    assert_eq!(list(&app).rows.len(), 3);
+    assert!(list(&app).filter.is_none());
+}
+
+#[test]
+fn open_trace_collapse_expand_and_back() {
+    let mut app = app_with(three_traces(), (80, 24));
+    app.update(Action::Down);
+    app.update(Action::Open);
+    assert!(app.view_as::<TraceView>().is_some_and(|v| !v.full_detail));
+    let view = trace(&app);
+    assert_eq!(view.visible.len(), 4);
+    app.update(Action::CollapseAll);
+    assert_eq!(trace(&app).visible.len(), 1);
+    app.update(Action::ExpandAll);
+    assert_eq!(trace(&app).visible.len(), 4);
+    app.update(Action::Down); // child (has grandchild)
+    app.update(Action::ToggleCollapse);
+    assert_eq!(trace(&app).visible.len(), 3);
+    app.update(Action::Collapse); // already collapsed: go to parent
+    assert_eq!(trace(&app).cursor.selected, 0);
+    app.update(Action::Open);
+    assert!(trace(&app).full_detail);
+    app.update(Action::Back);
+    assert!(app.view_as::<TraceView>().is_some_and(|v| !v.full_detail));
+    app.update(Action::Back);
+    assert!(app.view_as::<TraceList>().is_some());
+}
+
+#[test]
+fn find_in_a_trace_expands_to_the_match_and_cycles() {
+    let mut store = three_traces();
+    let mut failing = span(2, 5, 4, 650, 660, "failing grandchild");
+    failing.status = crate::model::StatusCode::Error;
+    store.ingest(batch("b", vec![failing]));
+    let mut app = app_with(store, (80, 24));
+    app.update(Action::Down);
+    app.update(Action::Open);
+    app.update(Action::CollapseAll);
+    assert_eq!(trace(&app).visible.len(), 1);
+    app.update(Action::StartFilter);
+    for c in "grandchild".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterApply);
+    let name = |app: &App| {
+        let store = app.store.lock();
+        let view = trace(app);
+        let t = store.trace(view.trace).unwrap();
+        store
+            .str(t.spans()[view.selected_span().unwrap()].name)
+            .to_owned()
+    };
+    assert_eq!(name(&app), "grandchild");
+    assert_eq!(trace(&app).visible.len(), 4, "ancestors expanded");
+    app.update(Action::FindNext);
+    assert_eq!(name(&app), "failing grandchild");
+    app.update(Action::FindNext);
+    assert_eq!(name(&app), "grandchild", "wraps around");
+    app.update(Action::FindPrev);
+    assert_eq!(name(&app), "failing grandchild");
+    app.update(Action::Top);
+    app.update(Action::NextError);
+    assert_eq!(name(&app), "failing grandchild");
+    app.update(Action::StartFilter);
+    app.update(Action::FilterChar('z'));
+    app.update(Action::FilterApply);
+    assert!(
+        app.cx
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("no span matches")
+    );
+    assert!(app.view_as::<TraceView>().is_some_and(|v| !v.full_detail));
+}
+
+#[test]
+fn open_trace_grows_live_and_eviction_returns_to_the_list() {
+    let mut app = app_with(three_traces(), (80, 24));
+    app.update(Action::Open); // trace 3
+    app.store
+        .lock()
+        .ingest(batch("c", vec![span(3, 2, 1, 510, 520, "late child")]));
+    app.refresh(Instant::now() + Duration::from_secs(1));
+    assert_eq!(trace(&app).visible.len(), 2);
+    // Push the store past its cap so trace 3 goes.
+    let mut big = Vec::new();
+    for i in 0..1000 {
+        big.push(span(99, i + 1, 0, 0, 1, "filler"));
+    }
+    app.store.lock().ingest(batch("z", big));
+    app.refresh(Instant::now() + Duration::from_secs(2));
+    assert!(app.view_as::<TraceList>().is_some());
+    assert!(app.cx.notice.is_some());
+}
+
+#[test]
+fn paging_and_clicks() {
+    let mut store = Store::new(1000);
+    for i in 1..=100u128 {
+        store.ingest(batch("a", vec![span(i, 1, 0, i as u64, i as u64 + 1, "s")]));
+    }
+    let mut app = app_with(store, (80, 24));
+    app.update(Action::Bottom);
+    assert_eq!(list(&app).cursor.selected, 99);
+    assert!(list(&app).cursor.offset > 0);
+    app.update(Action::Top);
+    assert_eq!(list(&app).cursor, Cursor::default());
+    app.update(Action::PageDown);
+    let page = app.cx.layout(Shape::List).body.height as usize;
+    assert_eq!(list(&app).cursor.selected, page);
+    app.update(Action::Top);
+    let body = app.cx.layout(Shape::List).body;
+    app.update(Action::Click(body.x + 1, body.y + 3));
+    assert_eq!(list(&app).cursor.selected, 3);
+    app.update(Action::Click(body.x + 1, body.y + 3));
+    assert!(app.view_as::<TraceView>().is_some(), "second click opens");
+}
+
+const T0: u64 = 1_700_000_000_000_000_000;
+
+fn sample_store() -> Store {
+    let mut store = Store::new(1000);
+    let mut root = span(0xaaaa, 1, 0, T0, T0 + 120_000_000, "GET /checkout");
+    root.kind = SpanKind::Server;
+    root.attrs = vec![
+        ("http.request.method".into(), Value::Str("GET".into())),
+        ("http.response.status_code".into(), Value::Int(500)),
+    ];
+    root.status = StatusCode::Error;
+    root.status_message = "payment failed".into();
+    root.events = vec![OwnedEvent {
+        time: T0 + 100_000_000,
+        name: "exception".into(),
+        attrs: vec![(
+            "exception.message".into(),
+            Value::Str("card declined".into()),
+        )],
+    }];
+    root.links = vec![OwnedLink {
+        trace_id: 0xbbbb,
+        span_id: 7,
+        attrs: vec![],
+    }];
+    let mut call = span(0xaaaa, 2, 1, T0 + 10_000_000, T0 + 90_000_000, "POST /pay");
+    call.kind = SpanKind::Client;
+    store.ingest(batch("frontend", vec![root, call]));
+    let mut pay = span(0xaaaa, 3, 2, T0 + 15_000_000, T0 + 85_000_000, "pay");
+    pay.kind = SpanKind::Server;
+    pay.status = StatusCode::Error;
+    let db = span(
+        0xaaaa,
+        4,
+        3,
+        T0 + 20_000_000,
+        T0 + 40_000_000,
+        "SELECT cards",
+    );
+    let orphan = span(
+        0xaaaa,
+        5,
+        99,
+        T0 + 50_000_000,
+        T0 + 60_000_000,
+        "late\x1b[2J",
+    );
+    store.ingest(batch("payments", vec![pay, db, orphan]));
+    store.ingest(batch(
+        "worker",
+        vec![span(
+            0xcccc,
+            1,
+            0,
+            T0 + 200_000_000,
+            T0 + 201_500_000,
+            "tick",
+        )],
+    ));
+    store
+}
+
+fn draw(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(app.cx.size.0, app.cx.size.1)).unwrap();
+    terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
+    let buf = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        for x in 0..buf.area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn empty_state_says_how_to_send_data() {
+    let app = app_with(Store::new(10), (80, 16));
+    let screen = draw(&app);
+    assert!(screen.contains("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317"));
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn trace_list() {
+    let app = app_with(sample_store(), (100, 10));
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn trace_view_with_detail_pane() {
+    let mut app = app_with(sample_store(), (110, 30));
+    app.update(Action::Down);
+    app.update(Action::Open);
+    app.update(Action::Down);
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn span_detail_full_screen() {
+    let mut app = app_with(sample_store(), (90, 30));
+    app.update(Action::Down);
+    app.update(Action::Open);
+    app.update(Action::Open);
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = app_with(sample_store(), (90, 40));
+    app.update(Action::ToggleHelp);
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn help_fits_a_classic_80x24_terminal() {
+    let mut app = app_with(sample_store(), (80, 24));
+    app.update(Action::ToggleHelp);
+    let screen = draw(&app);
+    let view = app.view();
+    for b in crate::tui::keymap::COMMON.iter().chain(view.keys()) {
+        assert!(screen.contains(b.what), "{:?} missing:\n{screen}", b.what);
+    }
+}
+
+#[test]
+fn filter_input_line() {
+    let mut app = app_with(sample_store(), (90, 8));
+    app.update(Action::StartFilter);
+    app.update(Action::FilterChar('p'));
+    app.update(Action::FilterChar('a'));
+    assert!(draw(&app).contains("/pa"));
+    app.update(Action::FilterApply);
+    let screen = draw(&app);
+    assert!(screen.contains("GET /checkout"));
+    assert!(!screen.contains("tick"));
+    assert!(screen.contains("filter: pa"));
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    for (w, h) in [(20, 5), (1, 1), (0, 0), (5, 20), (20, 2)] {
+        let mut app = app_with(sample_store(), (w, h));
+        draw(&app);
+        app.update(Action::Open);
+        draw(&app);
+        app.update(Action::Open);
+        draw(&app);
+        app.update(Action::ToggleHelp);
+        draw(&app);
+    }
+    let app = app_with(sample_store(), (20, 5));
+    assert_snapshot!(draw(&app));
+}
+
+#[test]
+fn escape_sequences_in_span_names_never_reach_the_terminal() {
+    let mut app = app_with(sample_store(), (110, 30));
+    app.update(Action::Down);
+    app.update(Action::Open);
+    let screen = draw(&app);
+    assert!(!screen.contains('\x1b'));
+    assert!(screen.contains("late\\x1b[2J"));
+    app.refresh(Instant::now());
+}

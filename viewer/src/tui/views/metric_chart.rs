@@ -1,0 +1,762 @@
+//! A metric's chart over time: a braille line per series (a colour each, with a legend to pick
+//! which are shown), axes with units and tick labels; monotonic sums as a rate per second (or
+//! the raw value); histograms as p50/p90/p99 over time of the selected series with its latest
+//! distribution as a bar per bucket; summaries by their quantiles. Exemplars are marked on the
+//! chart; one is selected with `x` and Enter opens its trace at its span.
+
+use std::any::Any;
+use std::time::Instant;
+
+use crossterm::event::KeyCode;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span as TextSpan};
+use ratatui::widgets::{
+    Axis, Bar, BarChart, BarGroup, Block, Borders, Chart, Dataset, GraphType, Widget,
+};
+use rustc_hash::FxHashSet;
+
+use super::log_list::open_trace;
+use super::metric_list::with_unit;
+use crate::format::{self, safe};
+use crate::model::{Histogram, PointValue, SpanId, TraceId};
+use crate::store::Store;
+use crate::store::metrics::{Metric, MetricId, Point, Series, SeriesId};
+use crate::tui::action::Action;
+use crate::tui::app::{Ctx, Outcome, Refresh, View};
+use crate::tui::cursor::Cursor;
+use crate::tui::keymap::Binding;
+use crate::tui::layout::{Areas, Shape};
+use crate::tui::theme::{DIM, KEY, SELECTED, TITLE, put, series_color};
+
+/// Quantiles drawn for distributions, with their colours.
+const QUANTILES: [(f64, &str, Color); 3] = [
+    (0.5, "p50", Color::Green),
+    (0.9, "p90", Color::Yellow),
+    (0.99, "p99", Color::Red),
+];
+/// A line of the chart: its legend label (empty: none), colour and points.
+type ChartLine = (String, Color, Vec<(f64, f64)>);
+
+/// Most bars in a distribution (adjacent buckets are merged past it).
+const MAX_BARS: usize = 48;
+
+pub const HELP_TITLE: &str = "Metric chart";
+pub static KEYS: &[Binding] = &[
+    Binding {
+        codes: &[KeyCode::Char(' ')],
+        action: Action::ToggleSeries,
+        keys: "j k  Space",
+        what: "select a series / show or hide it",
+    },
+    Binding {
+        codes: &[KeyCode::Char('a')],
+        action: Action::ShowAllSeries,
+        keys: "a",
+        what: "show every series",
+    },
+    Binding {
+        codes: &[KeyCode::Char('r')],
+        action: Action::ToggleRate,
+        keys: "r",
+        what: "counters: rate per second / raw value",
+    },
+    Binding {
+        codes: &[KeyCode::Char('x')],
+        action: Action::NextExemplar,
+        keys: "x",
+        what: "select the next exemplar (◆ on the chart)",
+    },
+    Binding {
+        codes: &[KeyCode::Enter],
+        action: Action::Open,
+        keys: "Enter",
+        what: "open the selected exemplar's trace at its span",
+    },
+];
+
+/// The chart's state.
+#[derive(Debug)]
+pub struct MetricChart {
+    pub metric: MetricId,
+    /// Monotonic sums: per second (the default) rather than the raw value.
+    pub rate: bool,
+    /// Series not drawn.
+    pub hidden: FxHashSet<SeriesId>,
+    /// The selected series, in the legend.
+    pub legend: Cursor,
+    /// The selected exemplar, by position in [`MetricChart::exemplars`].
+    pub exemplar: Option<usize>,
+}
+
+/// An exemplar as charted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Marked {
+    pub time: u64,
+    pub value: f64,
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+}
+
+impl MetricChart {
+    #[must_use]
+    pub fn new(metric: MetricId) -> Self {
+        Self {
+            metric,
+            rate: true,
+            hidden: FxHashSet::default(),
+            legend: Cursor::default(),
+            exemplar: None,
+        }
+    }
+
+    fn series<'a>(&self, store: &'a Store) -> Vec<(SeriesId, &'a Series)> {
+        store.metrics.series_of(self.metric).collect()
+    }
+
+    fn selected_series(&self, store: &Store) -> Option<SeriesId> {
+        store
+            .metrics
+            .metric(self.metric)?
+            .series
+            .get(self.legend.selected)
+            .copied()
+    }
+
+    /// The exemplars on the chart, oldest first: of the selected series for distributions, of
+    /// every series shown otherwise; none for rates (they are measurements, not rates).
+    #[must_use]
+    pub fn exemplars(&self, store: &Store) -> Vec<Marked> {
+        let Some(metric) = store.metrics.metric(self.metric) else {
+            return Vec::new();
+        };
+        if metric.kind.is_monotonic() && self.rate {
+            return Vec::new();
+        }
+        let selected = self.selected_series(store);
+        let mut out: Vec<Marked> = self
+            .series(store)
+            .into_iter()
+            .filter(|(id, _)| {
+                if metric.kind.is_distribution() {
+                    Some(*id) == selected
+                } else {
+                    !self.hidden.contains(id)
+                }
+            })
+            .flat_map(|(_, s)| s.exemplars.iter())
+            .filter(|e| e.trace_id != 0)
+            .map(|e| Marked {
+                time: e.time,
+                value: e.value,
+                trace_id: e.trace_id,
+                span_id: e.span_id,
+            })
+            .collect();
+        out.sort_by_key(|e| e.time);
+        out
+    }
+
+    fn legend_height(cx: &Ctx) -> usize {
+        cx.layout(Shape::Full).body.height.saturating_sub(2) as usize
+    }
+}
+
+/// Points in time order as `(seconds before end, value)`.
+fn line(points: impl Iterator<Item = (u64, f64)>, end: u64) -> Vec<(f64, f64)> {
+    #[allow(clippy::cast_precision_loss)]
+    points
+        .filter(|(_, v)| v.is_finite())
+        .map(|(t, v)| (-((end.saturating_sub(t)) as f64) / 1e9, v))
+        .collect()
+}
+
+/// At most `max` points: every k-th, and always the last (a braille cell holds two columns of
+/// dots, so more than twice the width draws nothing more).
+#[must_use]
+pub fn thin(points: Vec<(f64, f64)>, max: usize) -> Vec<(f64, f64)> {
+    let max = max.max(2);
+    if points.len() <= max {
+        return points;
+    }
+    let step = points.len().div_ceil(max);
+    let last = points.last().copied();
+    let mut out: Vec<(f64, f64)> = points.into_iter().step_by(step).collect();
+    if out.last().copied() != last
+        && let Some(l) = last
+    {
+        out.push(l);
+    }
+    out
+}
+
+/// The distribution between two points of a cumulative histogram (what happened in that
+/// interval), or the later point's own when they cannot be subtracted (a reset).
+#[must_use]
+pub fn interval(a: &Point, b: &Point) -> PointValue {
+    if let (PointValue::Histogram(x), PointValue::Histogram(y)) = (&a.value, &b.value)
+        && a.start == b.start
+        && x.bounds == y.bounds
+        && x.counts.len() == y.counts.len()
+        && y.count >= x.count
+        && x.counts.iter().zip(y.counts.iter()).all(|(p, q)| q >= p)
+    {
+        return PointValue::Histogram(Box::new(Histogram {
+            count: y.count - x.count,
+            sum: x.sum.zip(y.sum).map(|(p, q)| q - p),
+            // Min and max are of the whole run: not kept for an interval.
+            min: None,
+            max: None,
+            bounds: x.bounds.clone(),
+            counts: x
+                .counts
+                .iter()
+                .zip(y.counts.iter())
+                .map(|(p, q)| q - p)
+                .collect(),
+        }));
+    }
+    b.value.clone()
+}
+
+/// A quantile of each interval of a distribution series, in time order.
+fn quantile_line(s: &Series, q: f64) -> impl Iterator<Item = (u64, f64)> + '_ {
+    let first = s
+        .points
+        .front()
+        .and_then(|p| Some((p.time, p.value.quantile(q)?)));
+    first.into_iter().chain(
+        s.points
+            .iter()
+            .zip(s.points.iter().skip(1))
+            .filter_map(move |(a, b)| Some((b.time, interval(a, b).quantile(q)?))),
+    )
+}
+
+/// The attributes of a series as `k=v k=v`, and its service when the metric has several.
+fn series_label(store: &Store, s: &Series, with_service: bool) -> String {
+    let mut out = String::new();
+    if with_service {
+        out.push_str(&safe(store.catalog.service(s.resource)));
+    }
+    for a in &s.attrs {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&safe(store.str(a.key())));
+        out.push('=');
+        out.push_str(&safe(&store.value_text(&a.value())));
+    }
+    if out.is_empty() {
+        out.push_str("(no attributes)");
+    }
+    out
+}
+
+/// Axis bounds padded a little, never empty.
+fn bounds(lo: f64, hi: f64) -> [f64; 2] {
+    if !lo.is_finite() || !hi.is_finite() {
+        return [0.0, 1.0];
+    }
+    if hi <= lo {
+        return [lo - 1.0, hi + 1.0];
+    }
+    let pad = (hi - lo) * 0.05;
+    let lo = if lo >= 0.0 {
+        (lo - pad).max(0.0)
+    } else {
+        lo - pad
+    };
+    [lo, hi + pad]
+}
+
+impl MetricChart {
+    fn render_lines(
+        &self,
+        store: &Store,
+        metric: &Metric,
+        area: Rect,
+        selected: Option<&Series>,
+        exemplars: &[Marked],
+        buf: &mut Buffer,
+    ) {
+        let series = self.series(store);
+        let unit = store.str(metric.unit);
+        let rate = metric.kind.is_monotonic() && self.rate;
+        // Lines: (label, colour, points).
+        let mut lines: Vec<ChartLine> = Vec::new();
+        let end = if metric.kind.is_distribution() {
+            selected.and_then(|s| s.points.back()).map_or(0, |p| p.time)
+        } else {
+            series
+                .iter()
+                .filter(|(id, _)| !self.hidden.contains(id))
+                .filter_map(|(_, s)| s.points.back())
+                .map(|p| p.time)
+                .max()
+                .unwrap_or(0)
+        };
+        let max_points = 2 * area.width as usize;
+        if metric.kind.is_distribution() {
+            if let Some(s) = selected {
+                if let PointValue::Summary(sm) = s
+                    .points
+                    .back()
+                    .map(|p| &p.value)
+                    .unwrap_or(&PointValue::Number(0.0))
+                {
+                    for (i, (q, _)) in sm.quantiles.iter().enumerate() {
+                        let pts = line(
+                            s.points
+                                .iter()
+                                .filter_map(|p| Some((p.time, p.value.quantile(*q)?))),
+                            end,
+                        );
+                        lines.push((
+                            format!("p{}", format::number(q * 100.0)),
+                            series_color(i),
+                            thin(pts, max_points),
+                        ));
+                    }
+                } else {
+                    for (q, label, color) in QUANTILES {
+                        lines.push((
+                            label.to_owned(),
+                            color,
+                            thin(line(quantile_line(s, q), end), max_points),
+                        ));
+                    }
+                }
+            }
+        } else {
+            for (n, (id, s)) in series.iter().enumerate() {
+                if self.hidden.contains(id) {
+                    continue;
+                }
+                let pts = if rate {
+                    line(s.rates(), end)
+                } else {
+                    line(s.points.iter().map(|p| (p.time, p.value.number())), end)
+                };
+                lines.push((String::new(), series_color(n), thin(pts, max_points)));
+            }
+        }
+        let marked: Vec<(f64, f64)> = line(exemplars.iter().map(|e| (e.time, e.value)), end);
+        let chosen: Vec<(f64, f64)> = self
+            .exemplar
+            .and_then(|i| exemplars.get(i))
+            .map(|e| line(std::iter::once((e.time, e.value)), end))
+            .unwrap_or_default();
+        let all = lines.iter().flat_map(|(_, _, p)| p).chain(&marked);
+        let (mut x_lo, mut y_lo, mut y_hi) = (0.0f64, f64::INFINITY, f64::NEG_INFINITY);
+        for &(x, y) in all {
+            x_lo = x_lo.min(x);
+            y_lo = y_lo.min(y);
+            y_hi = y_hi.max(y);
+        }
+        let y = bounds(y_lo, y_hi);
+        let x = if x_lo < 0.0 { [x_lo, 0.0] } else { [-1.0, 0.0] };
+        let mut datasets: Vec<Dataset<'_>> = lines
+            .iter()
+            .map(|(label, color, pts)| {
+                let d = Dataset::default()
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(Style::new().fg(*color))
+                    .data(pts);
+                if label.is_empty() {
+                    d
+                } else {
+                    d.name(label.clone())
+                }
+            })
+            .collect();
+        if !marked.is_empty() {
+            datasets.push(
+                Dataset::default()
+                    .marker(Marker::Dot)
+                    .graph_type(GraphType::Scatter)
+                    .style(Style::new().fg(Color::White))
+                    .data(&marked),
+            );
+        }
+        if !chosen.is_empty() {
+            datasets.push(
+                Dataset::default()
+                    .marker(Marker::Block)
+                    .graph_type(GraphType::Scatter)
+                    .style(Style::new().fg(Color::LightRed))
+                    .data(&chosen),
+            );
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let span_ns = (-x[0] * 1e9) as u64;
+        let x_labels = vec![
+            Line::raw(format!("-{}", format::duration(span_ns))),
+            Line::raw(format!("-{}", format::duration(span_ns / 2))),
+            Line::raw("now"),
+        ];
+        let y_unit = if rate {
+            format!(
+                "{}/s",
+                if unit.is_empty() || unit == "1" {
+                    ""
+                } else {
+                    unit
+                }
+            )
+        } else {
+            unit.to_owned()
+        };
+        let y_labels = vec![
+            Line::raw(with_unit(y[0], &y_unit)),
+            Line::raw(with_unit((y[0] + y[1]) / 2.0, &y_unit)),
+            Line::raw(with_unit(y[1], &y_unit)),
+        ];
+        Chart::new(datasets)
+            .x_axis(
+                Axis::default()
+                    .bounds(x)
+                    .labels(x_labels)
+                    .style(Style::new().fg(Color::DarkGray)),
+            )
+            .y_axis(
+                Axis::default()
+                    .bounds(y)
+                    .labels(y_labels)
+                    .style(Style::new().fg(Color::DarkGray)),
+            )
+            .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
+            .render(area, buf);
+    }
+
+    fn render_distribution(
+        store: &Store,
+        metric: &Metric,
+        s: &Series,
+        area: Rect,
+        buf: &mut Buffer,
+    ) {
+        let Some(last) = s.points.back() else { return };
+        let unit = store.str(metric.unit);
+        let bars: Vec<(String, u64)> = match &last.value {
+            PointValue::Histogram(h) => h
+                .counts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let label = match h.bounds.get(i) {
+                        Some(b) => format!("≤{}", format::number(*b)),
+                        None => format!(
+                            ">{}",
+                            h.bounds
+                                .last()
+                                .map_or_else(String::new, |b| format::number(*b))
+                        ),
+                    };
+                    (label, *c)
+                })
+                .collect(),
+            PointValue::ExpHistogram(h) => {
+                let mut v: Vec<(String, u64)> = Vec::new();
+                if h.zero_count > 0 {
+                    v.push(("0".to_owned(), h.zero_count));
+                }
+                for (i, c) in h.positive.iter().enumerate() {
+                    let idx = h.positive_offset + i32::try_from(i).unwrap_or(0);
+                    let (_, hi) = h.bucket_bounds(idx);
+                    v.push((format!("≤{}", format::number(hi)), *c));
+                }
+                v
+            }
+            PointValue::Summary(sm) => sm
+                .quantiles
+                .iter()
+                .map(|(q, v)| {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let v = v.max(0.0) as u64;
+                    (format!("p{}", format::number(q * 100.0)), v)
+                })
+                .collect(),
+            PointValue::Number(_) => return,
+        };
+        // Adjacent buckets merged so the bars fit.
+        let fit = (area.width as usize / 4).clamp(1, MAX_BARS);
+        let group = bars.len().div_ceil(fit).max(1);
+        let merged: Vec<(String, u64)> = bars
+            .chunks(group)
+            .map(|c| {
+                (
+                    c.last().map(|(l, _)| l.clone()).unwrap_or_default(),
+                    c.iter().map(|(_, n)| n).sum(),
+                )
+            })
+            .collect();
+        let width = u16::try_from(
+            (area.width as usize / merged.len().max(1))
+                .saturating_sub(1)
+                .clamp(1, 9),
+        )
+        .unwrap_or(1);
+        let data: Vec<Bar<'_>> = merged
+            .iter()
+            .map(|(label, n)| Bar::default().value(*n).label(Line::raw(label.clone())))
+            .collect();
+        let title = match &last.value {
+            PointValue::Summary(_) => format!(" latest quantiles ({}) ", safe(unit)),
+            _ => format!(" latest distribution: count per bucket ({}) ", safe(unit)),
+        };
+        BarChart::default()
+            .block(
+                Block::new()
+                    .borders(Borders::TOP)
+                    .title(title)
+                    .border_style(DIM),
+            )
+            .bar_width(width)
+            .bar_gap(1)
+            .bar_style(Style::new().fg(Color::Cyan))
+            .data(BarGroup::default().bars(&data))
+            .render(area, buf);
+    }
+
+    fn render_legend(&self, store: &Store, metric: &Metric, area: Rect, buf: &mut Buffer) {
+        let series = self.series(store);
+        let services: FxHashSet<_> = series.iter().map(|(_, s)| s.resource).collect();
+        let several = services.len() > 1;
+        let unit = store.str(metric.unit);
+        put(
+            buf,
+            area.x,
+            area.y,
+            " SERIES (Space hides)",
+            area.width,
+            KEY,
+        );
+        let height = area.height.saturating_sub(1) as usize;
+        for i in self.legend.visible(series.len(), height) {
+            let (id, s) = series[i];
+            let y = area.y + 1 + (i - self.legend.offset) as u16;
+            let shown = !self.hidden.contains(&id);
+            let color = if metric.kind.is_distribution() {
+                Color::Gray
+            } else {
+                series_color(i)
+            };
+            let mark = if shown { "■ " } else { "□ " };
+            let mut x = put(buf, area.x, y, mark, area.width, Style::new().fg(color));
+            let latest = s
+                .points
+                .back()
+                .map_or_else(String::new, |p| match &p.value {
+                    PointValue::Number(v) => with_unit(*v, unit),
+                    other => other
+                        .count_sum()
+                        .map_or_else(String::new, |(c, _)| format!("n={c}")),
+                });
+            let label = format!("{} {}", series_label(store, s, several), latest);
+            let style = if shown { Style::new() } else { DIM };
+            x = put(
+                buf,
+                x,
+                y,
+                &label,
+                (area.x + area.width).saturating_sub(x),
+                style,
+            );
+            let _ = x;
+            if i == self.legend.selected {
+                buf.set_style(Rect::new(area.x, y, area.width, 1), SELECTED);
+            }
+        }
+    }
+}
+
+impl View for MetricChart {
+    fn keys(&self) -> &'static [Binding] {
+        KEYS
+    }
+
+    fn help_title(&self) -> &'static str {
+        HELP_TITLE
+    }
+
+    fn shape(&self) -> Shape {
+        Shape::Full
+    }
+
+    fn update(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome {
+        let n = self.series(store).len();
+        let height = Self::legend_height(cx);
+        match action {
+            Action::Back => return Outcome::Back,
+            Action::ToggleRate => self.rate = !self.rate,
+            Action::ToggleSeries => {
+                if let Some(id) = self.selected_series(store)
+                    && !self.hidden.remove(&id)
+                {
+                    self.hidden.insert(id);
+                }
+            }
+            Action::ShowAllSeries => self.hidden.clear(),
+            Action::NextExemplar => {
+                let count = self.exemplars(store).len();
+                if count == 0 {
+                    cx.notice = Some("no exemplar with a trace on this chart".into());
+                    self.exemplar = None;
+                } else {
+                    self.exemplar =
+                        Some(self.exemplar.map_or(count - 1, |i| (i + count - 1) % count));
+                }
+            }
+            Action::Open => {
+                let ex = self.exemplars(store);
+                match self.exemplar.and_then(|i| ex.get(i)) {
+                    Some(e) => return open_trace(cx, store, e.trace_id, e.span_id),
+                    None => cx.notice = Some("select an exemplar with x first".into()),
+                }
+            }
+            Action::Resize(..) => self.legend.clamp(n, height),
+            other => {
+                if self.legend.apply(other, n, height) {
+                    self.exemplar = None;
+                }
+            }
+        }
+        Outcome::Done
+    }
+
+    fn refresh(&mut self, cx: &mut Ctx, store: &Store, _now: Instant) -> Refresh {
+        if store.metrics.metric(self.metric).is_none() {
+            return Refresh::Gone("the metric is no longer held");
+        }
+        // Charts follow their data: redrawn whenever the store moved.
+        let n = self.series(store).len();
+        self.legend.clamp(n, Self::legend_height(cx));
+        Refresh::Changed
+    }
+
+    fn render(&self, _cx: &Ctx, store: &Store, areas: &Areas, buf: &mut Buffer) {
+        let Some(metric) = store.metrics.metric(self.metric) else {
+            return;
+        };
+        let unit = store.str(metric.unit);
+        let mut title = format!(
+            " {} · {}{}",
+            safe(store.str(metric.name)),
+            metric.kind.as_str(),
+            if unit.is_empty() {
+                String::new()
+            } else {
+                format!(" · {}", safe(unit))
+            },
+        );
+        if metric.kind.is_monotonic() {
+            title.push_str(if self.rate {
+                " · rate per second (r: raw)"
+            } else {
+                " · raw value (r: rate)"
+            });
+        }
+        if !metric.description.is_empty() {
+            title.push_str(" · ");
+            title.push_str(&safe(&metric.description));
+        }
+        put(
+            buf,
+            areas.title.x,
+            areas.title.y,
+            &title,
+            areas.title.width,
+            TITLE,
+        );
+        let body = areas.body;
+        if body.height < 3 || body.width < 20 {
+            return;
+        }
+        let legend_w = (body.width / 3).clamp(16, 48);
+        let [left, legend] =
+            Layout::horizontal([Constraint::Min(0), Constraint::Length(legend_w)]).areas(body);
+        let [chart, info] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(left);
+        let selected = self
+            .selected_series(store)
+            .and_then(|id| store.metrics.series(id));
+        let exemplars = self.exemplars(store);
+        if metric.kind.is_distribution() {
+            let [top, bottom] =
+                Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)])
+                    .areas(chart);
+            self.render_lines(store, metric, top, selected, &exemplars, buf);
+            if let Some(s) = selected {
+                Self::render_distribution(store, metric, s, bottom, buf);
+            }
+        } else {
+            self.render_lines(store, metric, chart, selected, &exemplars, buf);
+        }
+        self.render_legend(store, metric, legend, buf);
+        let text = match self.exemplar.and_then(|i| exemplars.get(i)) {
+            Some(e) => format!(
+                " exemplar {} at {} · trace {} span {} · Enter opens it",
+                with_unit(e.value, unit),
+                format::time_of_day(e.time),
+                format::trace_id(e.trace_id),
+                format::span_id(e.span_id)
+            ),
+            None if !exemplars.is_empty() => {
+                format!(" {} exemplars (◆) · x selects one", exemplars.len())
+            }
+            None => String::new(),
+        };
+        let line = Line::from(vec![TextSpan::styled(
+            text,
+            Style::new().fg(Color::LightRed),
+        )]);
+        buf.set_line(info.x, info.y, &line, info.width);
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thinning_keeps_the_last_point_and_at_most_max() {
+        let pts: Vec<(f64, f64)> = (0..1000).map(|i| (f64::from(i), 0.0)).collect();
+        let t = thin(pts, 100);
+        assert!(t.len() <= 101, "{}", t.len());
+        assert_eq!(t.last(), Some(&(999.0, 0.0)));
+        assert_eq!(thin(vec![(1.0, 1.0)], 100), vec![(1.0, 1.0)]);
+    }
+
+    #[test]
+    fn histogram_intervals_subtract_cumulative_counts_unless_reset() {
+        let h = |start, time, counts: &[u64]| Point {
+            start,
+            time,
+            value: PointValue::Histogram(Box::new(Histogram {
+                count: counts.iter().sum(),
+                sum: Some(counts.iter().sum::<u64>() as f64),
+                min: None,
+                max: None,
+                bounds: vec![10.0].into(),
+                counts: counts.into(),
+            })),
+        };
+        let PointValue::Histogram(d) = interval(&h(1, 10, &[5, 1]), &h(1, 20, &[6, 9])) else {
+            panic!("histogram");
+        };
+        assert_eq!((d.count, &*d.counts, d.sum), (9, &[1, 8][..], Some(9.0)));
+        // A new start: the later point stands alone.
+        let PointValue::Histogram(d) = interval(&h(1, 10, &[5, 1]), &h(15, 20, &[1, 1])) else {
+            panic!("histogram");
+        };
+        assert_eq!(d.count, 2);
+    }
+}

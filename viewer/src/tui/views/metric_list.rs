@@ -1,0 +1,405 @@
+//! The metric list: one row per metric (name, type, unit, services, series, the latest value or
+//! rate, and a sparkline of the recent past), sorted by name, filtered by text.
+
+use std::any::Any;
+use std::time::Instant;
+
+use crossterm::event::KeyCode;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::MetricChart;
+use crate::format::{self, safe};
+use crate::model::MetricKind;
+use crate::store::Store;
+use crate::store::filter::Query;
+use crate::store::metrics::{Metric, MetricId, Series, rate};
+use crate::tui::action::Action;
+use crate::tui::app::{Ctx, Outcome, Refresh, View};
+use crate::tui::cursor::Cursor;
+use crate::tui::keymap::Binding;
+use crate::tui::layout::{Areas, Shape, row_at};
+use crate::tui::theme::{Cells, DIM, HEADER, SELECTED, TITLE, put, service_color};
+
+const TYPE_W: u16 = 13;
+const UNIT_W: u16 = 8;
+const SERVICE_W: u16 = 20;
+const SERIES_W: u16 = 7;
+const LATEST_W: u16 = 14;
+const SPARK_W: u16 = 24;
+
+pub const HELP_TITLE: &str = "Metrics";
+pub static KEYS: &[Binding] = &[
+    Binding {
+        codes: &[KeyCode::Enter],
+        action: Action::Open,
+        keys: "Enter",
+        what: "the metric's chart",
+    },
+    Binding {
+        codes: &[KeyCode::Char('/')],
+        action: Action::StartFilter,
+        keys: "/",
+        what: "filter: metric name, description, service",
+    },
+];
+
+/// The metric list's state.
+#[derive(Debug, Default)]
+pub struct MetricList {
+    pub rows: Vec<MetricId>,
+    pub cursor: Cursor,
+    pub filter: Option<String>,
+    seen_generation: Option<u64>,
+}
+
+/// The values a metric's sparkline and latest column read: per second for monotonic sums, the
+/// median for distributions, the value otherwise.
+pub fn headline_values(kind: MetricKind, s: &Series) -> Vec<f64> {
+    if kind.is_monotonic() {
+        s.rates().map(|(_, r)| r).collect()
+    } else if kind.is_distribution() {
+        s.points
+            .iter()
+            .filter_map(|p| p.value.quantile(0.5))
+            .collect()
+    } else {
+        s.points.iter().map(|p| p.value.number()).collect()
+    }
+}
+
+impl MetricList {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn height(cx: &Ctx) -> usize {
+        cx.layout(Shape::List).body.height as usize
+    }
+
+    fn rebuild(&mut self, cx: &Ctx, store: &Store) {
+        let selected = self.rows.get(self.cursor.selected).copied();
+        let query = self.filter.as_deref().map(Query::new);
+        let m = &store.metrics;
+        let mut rows: Vec<MetricId> = (0..m.metrics().len())
+            .filter_map(|i| u32::try_from(i).ok())
+            .filter(|&id| {
+                let Some(q) = &query else { return true };
+                let metric = &m.metrics()[id as usize];
+                q.matches(store.str(metric.name))
+                    || q.matches(&metric.description)
+                    || m.series_of(id)
+                        .any(|(_, s)| q.matches(store.catalog.service(s.resource)))
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            let name = |id: &MetricId| store.str(m.metrics()[*id as usize].name);
+            name(a).cmp(name(b)).then(a.cmp(b))
+        });
+        self.rows = rows;
+        self.seen_generation = Some(m.generation());
+        if let Some(sel) = selected
+            && let Some(pos) = self.rows.iter().position(|r| *r == sel)
+        {
+            self.cursor.selected = pos;
+        }
+        self.cursor.clamp(self.rows.len(), Self::height(cx));
+    }
+
+    fn open_selected(&self) -> Outcome {
+        match self.rows.get(self.cursor.selected) {
+            Some(&id) => Outcome::Open(Box::new(MetricChart::new(id))),
+            None => Outcome::Done,
+        }
+    }
+}
+
+/// The latest value of a metric, over its series: the sum of rates or values for sums, the
+/// largest for gauges, the median of the busiest series for distributions.
+fn latest(store: &Store, id: MetricId, metric: &Metric) -> String {
+    let m = &store.metrics;
+    let unit = store.str(metric.unit);
+    let series: Vec<&Series> = m.series_of(id).map(|(_, s)| s).collect();
+    let kind = metric.kind;
+    if kind.is_distribution() {
+        let busiest = series
+            .iter()
+            .filter_map(|s| s.points.back())
+            .max_by_key(|p| p.value.count_sum().map_or(0, |(c, _)| c));
+        return busiest
+            .and_then(|p| p.value.quantile(0.5))
+            .map_or_else(|| "-".to_owned(), |v| format!("p50 {}", with_unit(v, unit)));
+    }
+    let lasts = series.iter().filter_map(|s| {
+        let n = s.points.len();
+        if kind.is_monotonic() {
+            (n >= 2).then(|| rate(&s.points[n - 2], &s.points[n - 1]))
+        } else {
+            s.points.back().map(|p| p.value.number())
+        }
+    });
+    let v = if kind == MetricKind::Gauge {
+        lasts.reduce(f64::max)
+    } else {
+        lasts.reduce(|a, b| a + b)
+    };
+    match v {
+        None => "-".to_owned(),
+        Some(v) if kind.is_monotonic() => format!("{}/s", with_unit(v, unit)),
+        Some(v) => with_unit(v, unit),
+    }
+}
+
+/// A value and its unit (`1` and `{...}` annotations are left out).
+#[must_use]
+pub fn with_unit(v: f64, unit: &str) -> String {
+    if unit.is_empty() || unit == "1" || unit.starts_with('{') {
+        format::number(v)
+    } else {
+        format!("{} {}", format::number(v), safe(unit))
+    }
+}
+
+/// A one-line chart of `values` in `width` cells (the most recent values, scaled to their
+/// range).
+#[must_use]
+pub fn sparkline(values: &[f64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let values = &values[values.len().saturating_sub(width)..];
+    let finite = values.iter().copied().filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    values
+        .iter()
+        .map(|&v| {
+            if !v.is_finite() {
+                ' '
+            } else if hi <= lo {
+                BARS[3]
+            } else {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let i = (((v - lo) / (hi - lo)) * 7.0).round() as usize;
+                BARS[i.min(7)]
+            }
+        })
+        .collect()
+}
+
+impl View for MetricList {
+    fn keys(&self) -> &'static [Binding] {
+        KEYS
+    }
+
+    fn help_title(&self) -> &'static str {
+        HELP_TITLE
+    }
+
+    fn shape(&self) -> Shape {
+        Shape::List
+    }
+
+    fn filter_text(&self) -> Option<String> {
+        Some(self.filter.clone().unwrap_or_default())
+    }
+
+    fn update(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome {
+        let height = Self::height(cx);
+        match action {
+            Action::Open => return self.open_selected(),
+            Action::Back => {
+                if self.filter.take().is_some() {
+                    self.cursor = Cursor::default();
+                    self.rebuild(cx, store);
+                }
+            }
+            Action::Apply(text) => {
+                self.filter.clone_from(text);
+                self.cursor = Cursor::default();
+                self.rebuild(cx, store);
+            }
+            Action::Click(x, y) => {
+                if let Some(row) = row_at(cx.layout(Shape::List).body, *x, *y) {
+                    let idx = self.cursor.offset + row;
+                    if idx < self.rows.len() {
+                        if idx == self.cursor.selected {
+                            return self.open_selected();
+                        }
+                        self.cursor.selected = idx;
+                    }
+                }
+            }
+            Action::Resize(..) => self.cursor.clamp(self.rows.len(), height),
+            other => {
+                self.cursor.apply(other, self.rows.len(), height);
+            }
+        }
+        Outcome::Done
+    }
+
+    fn refresh(&mut self, cx: &mut Ctx, store: &Store, _now: Instant) -> Refresh {
+        if self.seen_generation == Some(store.metrics.generation()) {
+            return Refresh::Unchanged;
+        }
+        self.rebuild(cx, store);
+        Refresh::Changed
+    }
+
+    fn render(&self, cx: &Ctx, store: &Store, areas: &Areas, buf: &mut Buffer) {
+        let mut title = format!(" {} metrics", self.rows.len());
+        if let Some(f) = &self.filter {
+            title.push_str(" · filter: ");
+            title.push_str(&safe(f));
+        }
+        put(
+            buf,
+            areas.title.x,
+            areas.title.y,
+            &title,
+            areas.title.width,
+            TITLE,
+        );
+        if areas.body.height == 0 {
+            return;
+        }
+        if store.metrics.metrics().is_empty() {
+            render_empty(cx, areas.body, buf);
+            return;
+        }
+        let body = areas.body;
+        let fixed = TYPE_W + UNIT_W + SERVICE_W + SERIES_W + LATEST_W + SPARK_W;
+        let name_w = body.width.saturating_sub(fixed).max(12);
+        render_header(areas.header, name_w, buf);
+        if self.rows.is_empty() {
+            Paragraph::new("No metric matches. Esc clears the filter.")
+                .style(DIM)
+                .alignment(Alignment::Center)
+                .render(body, buf);
+            return;
+        }
+        let m = &store.metrics;
+        for i in self.cursor.visible(self.rows.len(), body.height as usize) {
+            let y = body.y + (i - self.cursor.offset) as u16;
+            let id = self.rows[i];
+            let Some(metric) = m.metric(id) else { continue };
+            let mut cells = Cells {
+                x: body.x,
+                y,
+                end: body.x + body.width,
+            };
+            cells.put(buf, &safe(store.str(metric.name)), name_w, Style::new());
+            cells.put(buf, metric.kind.as_str(), TYPE_W, DIM);
+            cells.put(buf, &safe(store.str(metric.unit)), UNIT_W, DIM);
+            let mut services: Vec<&str> = Vec::new();
+            for (_, s) in m.series_of(id) {
+                let service = store.catalog.service(s.resource);
+                if !services.contains(&service) {
+                    services.push(service);
+                }
+            }
+            let first = services.first().copied().unwrap_or("");
+            let text = if services.len() > 1 {
+                format!("{} +{}", safe(first), services.len() - 1)
+            } else {
+                safe(first).into_owned()
+            };
+            cells.put(buf, &text, SERVICE_W, Style::new().fg(service_color(first)));
+            cells.put(
+                buf,
+                &format!("{:>5}", metric.series.len()),
+                SERIES_W,
+                Style::new(),
+            );
+            cells.put(
+                buf,
+                &format!("{:>13}", latest(store, id, metric)),
+                LATEST_W,
+                Style::new(),
+            );
+            if let Some((_, s)) = m.series_of(id).next() {
+                let line = sparkline(&headline_values(metric.kind, s), SPARK_W as usize - 1);
+                cells.put(buf, &line, SPARK_W, Style::new().fg(Color::Cyan));
+            }
+            if i == self.cursor.selected {
+                buf.set_style(Rect::new(body.x, y, body.width, 1), SELECTED);
+            }
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn render_header(area: Rect, name_w: u16, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let mut cells = Cells {
+        x: area.x,
+        y: area.y,
+        end: area.x + area.width,
+    };
+    for (label, w) in [
+        ("NAME", name_w),
+        ("TYPE", TYPE_W),
+        ("UNIT", UNIT_W),
+        ("SERVICES", SERVICE_W),
+        ("SERIES", SERIES_W),
+        ("       LATEST", LATEST_W),
+        ("RECENT", SPARK_W),
+    ] {
+        cells.put(buf, label, w, HEADER);
+    }
+}
+
+fn render_empty(cx: &Ctx, area: Rect, buf: &mut Buffer) {
+    let lines = vec![
+        Line::styled("Waiting for metrics…", TITLE),
+        Line::raw(""),
+        Line::raw("Point an OpenTelemetry SDK's metric exporter at this viewer:"),
+        Line::styled(
+            format!("OTEL_EXPORTER_OTLP_ENDPOINT=http://{}", cx.grpc_addr),
+            Style::new().fg(Color::Cyan),
+        ),
+        Line::raw(format!(
+            "(OTLP/gRPC; OTLP/HTTP: http://{}/v1/metrics) with OTEL_METRICS_EXPORTER=otlp",
+            cx.http_addr
+        )),
+        Line::raw(""),
+        Line::raw(
+            "The demos count requests and time them: cargo run -p demo-api, then cargo run -p demo-client",
+        ),
+        Line::styled("? for help · Tab for traces and logs", DIM),
+    ];
+    let top = area.height.saturating_sub(lines.len() as u16) / 2;
+    let area = Rect::new(area.x, area.y + top, area.width, area.height - top);
+    Paragraph::new(lines)
+        .alignment(Alignment::Center)
+        .wrap(Wrap { trim: true })
+        .render(area, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparklines_scale_to_their_range() {
+        assert_eq!(sparkline(&[0.0, 1.0, 2.0, 7.0], 10), "▁▂▃█");
+        assert_eq!(sparkline(&[5.0, 5.0], 10), "▄▄");
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0], 2), "▁█", "only the most recent");
+        assert_eq!(sparkline(&[], 3), "");
+    }
+
+    #[test]
+    fn units_are_shown_unless_dimensionless() {
+        assert_eq!(with_unit(3.0, "1"), "3");
+        assert_eq!(with_unit(3.0, "{request}"), "3");
+        assert_eq!(with_unit(0.25, "s"), "0.25 s");
+    }
+}

@@ -1,0 +1,425 @@
+//! The trace list: one row per trace, newest first; filter, sort, follow or pause.
+
+use std::any::Any;
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyCode;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::TraceView;
+use crate::format::{self, safe};
+use crate::store::filter::Query;
+use crate::store::{Store, TraceRef};
+use crate::tui::action::Action;
+use crate::tui::app::{Ctx, Outcome, Refresh, View};
+use crate::tui::cursor::Cursor;
+use crate::tui::keymap::Binding;
+use crate::tui::layout::{Areas, Shape, row_at};
+use crate::tui::theme::{Cells, DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
+
+/// How often the list is rebuilt from the store while following, at most.
+const REFRESH_EVERY: Duration = Duration::from_millis(200);
+/// How often the filter is re-run over the whole store while following, at most.
+const REFILTER_EVERY: Duration = Duration::from_secs(1);
+
+const TIME_W: u16 = 13;
+const SERVICE_W: u16 = 18;
+const DURATION_W: u16 = 10;
+const SPANS_W: u16 = 7;
+const SVCS_W: u16 = 5;
+
+pub const HELP_TITLE: &str = "Trace list";
+pub static KEYS: &[Binding] = &[
+    Binding {
+        codes: &[KeyCode::Enter],
+        action: Action::Open,
+        keys: "Enter",
+        what: "open the trace",
+    },
+    Binding {
+        codes: &[KeyCode::Char('/')],
+        action: Action::StartFilter,
+        keys: "/",
+        what: "filter: services, names, attribute values, trace id",
+    },
+    Binding {
+        codes: &[KeyCode::Char('f'), KeyCode::Char('p')],
+        action: Action::ToggleFollow,
+        keys: "f",
+        what: "follow new traces / pause",
+    },
+    Binding {
+        codes: &[KeyCode::Char('s')],
+        action: Action::CycleSort,
+        keys: "s",
+        what: "sort by time, duration, span count",
+    },
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Newest start first.
+    #[default]
+    Time,
+    /// Longest first.
+    Duration,
+    /// Most spans first.
+    Spans,
+}
+
+impl Sort {
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Time => "time",
+            Self::Duration => "duration",
+            Self::Spans => "spans",
+        }
+    }
+
+    fn next(self) -> Self {
+        match self {
+            Self::Time => Self::Duration,
+            Self::Duration => Self::Spans,
+            Self::Spans => Self::Time,
+        }
+    }
+}
+
+/// The trace list's state.
+#[derive(Debug, Default)]
+pub struct TraceList {
+    pub rows: Vec<TraceRef>,
+    pub cursor: Cursor,
+    pub follow: bool,
+    pub sort: Sort,
+    /// The applied filter.
+    pub filter: Option<String>,
+    seen_generation: Option<u64>,
+    last_refresh: Option<Instant>,
+    /// How long the last rebuild took: rebuilds are spaced to at least ten times that, so a
+    /// huge store never keeps the UI (or the store's lock) busy more than a tenth of the time.
+    rebuild_cost: Duration,
+    last_filter_run: Option<Instant>,
+}
+
+impl TraceList {
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            follow: true,
+            ..Self::default()
+        }
+    }
+
+    fn height(cx: &Ctx) -> usize {
+        cx.layout(Shape::List).body.height as usize
+    }
+
+    /// Rebuilds the rows from the store: filter, then sort; keeps the selected trace.
+    fn rebuild(&mut self, cx: &Ctx, store: &Store, now: Instant) {
+        let began = Instant::now();
+        let selected = self.rows.get(self.cursor.selected).copied();
+        let mut rows: Vec<TraceRef> = match &self.filter {
+            Some(f) => {
+                self.last_filter_run = Some(now);
+                store.filter(&Query::new(f))
+            }
+            None => store.traces_by_arrival().collect(),
+        };
+        // Newest first. Each trace's sort key is read once, into a contiguous vector, and
+        // sorted there; arrival order is nearly start order, so for the default sort the check
+        // below usually finds nothing to do at all.
+        rows.reverse();
+        let mut keyed: Vec<(std::cmp::Reverse<u64>, TraceRef)> = rows
+            .iter()
+            .map(|r| {
+                let k = store.trace(*r).map_or(0, |t| match self.sort {
+                    Sort::Time => t.start,
+                    Sort::Duration => t.duration(),
+                    Sort::Spans => t.span_count() as u64,
+                });
+                (std::cmp::Reverse(k), *r)
+            })
+            .collect();
+        if !keyed.is_sorted_by_key(|(k, _)| *k) {
+            keyed.sort_by_key(|(k, _)| *k);
+        }
+        rows.clear();
+        rows.extend(keyed.into_iter().map(|(_, r)| r));
+        self.rows = rows;
+        self.seen_generation = Some(store.traces.generation());
+        self.last_refresh = Some(now);
+        self.rebuild_cost = began.elapsed();
+        if let Some(sel) = selected
+            && self.cursor.selected != 0
+            && let Some(pos) = self.rows.iter().position(|r| *r == sel)
+        {
+            self.cursor.selected = pos;
+        }
+        self.cursor.clamp(self.rows.len(), Self::height(cx));
+    }
+
+    fn open_selected(&self, cx: &mut Ctx, store: &Store) -> Outcome {
+        let Some(&r) = self.rows.get(self.cursor.selected) else {
+            return Outcome::Done;
+        };
+        match TraceView::new(store, r) {
+            Some(v) => Outcome::Open(Box::new(v)),
+            None => {
+                cx.notice = Some("that trace was evicted".into());
+                Outcome::Done
+            }
+        }
+    }
+
+    fn render_title(&self, area: Rect, buf: &mut Buffer) {
+        let mut title = format!(" {} traces", self.rows.len());
+        title.push_str(if self.follow {
+            " · following (f pauses)"
+        } else {
+            " · paused (f follows)"
+        });
+        title.push_str(" · sort: ");
+        title.push_str(self.sort.label());
+        if let Some(f) = &self.filter {
+            title.push_str(" · filter: ");
+            title.push_str(&safe(f));
+        }
+        put(buf, area.x, area.y, &title, area.width, TITLE);
+    }
+}
+
+impl View for TraceList {
+    fn keys(&self) -> &'static [Binding] {
+        KEYS
+    }
+
+    fn help_title(&self) -> &'static str {
+        HELP_TITLE
+    }
+
+    fn shape(&self) -> Shape {
+        Shape::List
+    }
+
+    fn filter_text(&self) -> Option<String> {
+        Some(self.filter.clone().unwrap_or_default())
+    }
+
+    fn update(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome {
+        let height = Self::height(cx);
+        match action {
+            Action::Open => return self.open_selected(cx, store),
+            Action::Back => {
+                if self.filter.take().is_some() {
+                    self.cursor = Cursor::default();
+                    self.rebuild(cx, store, Instant::now());
+                }
+            }
+            Action::Apply(text) => {
+                self.filter.clone_from(text);
+                self.cursor = Cursor::default();
+                self.rebuild(cx, store, Instant::now());
+            }
+            Action::ToggleFollow => {
+                self.follow = !self.follow;
+                if self.follow {
+                    self.rebuild(cx, store, Instant::now());
+                }
+            }
+            Action::CycleSort => {
+                self.sort = self.sort.next();
+                self.cursor = Cursor::default();
+                self.rebuild(cx, store, Instant::now());
+            }
+            Action::Click(x, y) => {
+                if let Some(row) = row_at(cx.layout(Shape::List).body, *x, *y) {
+                    let idx = self.cursor.offset + row;
+                    if idx < self.rows.len() {
+                        if idx == self.cursor.selected {
+                            return self.open_selected(cx, store);
+                        }
+                        self.cursor.selected = idx;
+                    }
+                }
+            }
+            Action::Resize(..) => self.cursor.clamp(self.rows.len(), height),
+            other => {
+                self.cursor.apply(other, self.rows.len(), height);
+            }
+        }
+        Outcome::Done
+    }
+
+    fn refresh(&mut self, cx: &mut Ctx, store: &Store, now: Instant) -> Refresh {
+        if self.seen_generation == Some(store.traces.generation()) || !self.follow {
+            return Refresh::Unchanged;
+        }
+        let due = self
+            .last_refresh
+            .is_none_or(|t| now.duration_since(t) >= REFRESH_EVERY.max(self.rebuild_cost * 10));
+        let filter_due = self
+            .last_filter_run
+            .is_none_or(|t| now.duration_since(t) >= REFILTER_EVERY);
+        if due && (self.filter.is_none() || filter_due) {
+            self.rebuild(cx, store, now);
+            return Refresh::Changed;
+        }
+        Refresh::Unchanged
+    }
+
+    fn render(&self, cx: &Ctx, store: &Store, areas: &Areas, buf: &mut Buffer) {
+        self.render_title(areas.title, buf);
+        if areas.body.height == 0 {
+            return;
+        }
+        if store.stats().traces.traces == 0 {
+            render_empty(cx, areas.body, buf);
+            return;
+        }
+        render_header(areas.header, buf);
+        if self.rows.is_empty() {
+            let text = match &self.filter {
+                Some(f) => format!("No trace matches {:?}. Esc clears the filter.", safe(f)),
+                None => "No traces to show.".to_owned(),
+            };
+            Paragraph::new(text)
+                .style(DIM)
+                .alignment(Alignment::Center)
+                .render(areas.body, buf);
+            return;
+        }
+        let body = areas.body;
+        let cursor = self.cursor;
+        for (i, r) in self
+            .rows
+            .iter()
+            .enumerate()
+            .skip(cursor.offset)
+            .take(body.height as usize)
+        {
+            let y = body.y + (i - cursor.offset) as u16;
+            let row = Rect::new(body.x, y, body.width, 1);
+            let selected = i == cursor.selected;
+            if selected {
+                buf.set_style(row, SELECTED);
+            }
+            let Some(trace) = store.trace(*r) else {
+                put(buf, body.x, y, "(evicted)", body.width, DIM);
+                continue;
+            };
+            let root = trace.root();
+            let service = store.resource(root.resource).service;
+            let end = body.x + body.width;
+            let mut cells = Cells { x: body.x, y, end };
+            cells.put(buf, &format::time_of_day(trace.start), TIME_W, DIM);
+            cells.put(
+                buf,
+                &safe(store.str(service)),
+                SERVICE_W,
+                Style::new().fg(service_color(store.str(service))),
+            );
+            let fixed = DURATION_W + SPANS_W + SVCS_W;
+            let name_w = end.saturating_sub(cells.x).saturating_sub(fixed).max(1);
+            let mut name = String::new();
+            if trace.errors > 0 {
+                name.push_str("✖ ");
+            }
+            if root.parent_id != 0 {
+                name.push_str("… ");
+            }
+            name.push_str(&safe(store.str(root.name)));
+            let name_style = if trace.errors > 0 {
+                ERROR
+            } else {
+                Style::new()
+            };
+            cells.put(buf, &name, name_w, name_style);
+            let duration = format!("{:>9}", format::duration(trace.duration()));
+            cells.put(buf, &duration, DURATION_W, Style::new());
+            cells.put(
+                buf,
+                &format!("{:>6}", trace.span_count()),
+                SPANS_W,
+                Style::new(),
+            );
+            cells.put(
+                buf,
+                &format!("{:>4}", trace.services().len()),
+                SVCS_W,
+                Style::new(),
+            );
+            if selected {
+                buf.set_style(row, SELECTED);
+            }
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn render_header(area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let end = area.x + area.width;
+    let mut x = area.x;
+    for (label, w) in [("TIME (UTC)", TIME_W), ("SERVICE", SERVICE_W)] {
+        put(buf, x, area.y, label, w.min(end.saturating_sub(x)), HEADER);
+        x += w;
+    }
+    let fixed = DURATION_W + SPANS_W + SVCS_W;
+    let name_w = end.saturating_sub(x).saturating_sub(fixed).max(1);
+    put(
+        buf,
+        x,
+        area.y,
+        "ROOT SPAN",
+        name_w.min(end.saturating_sub(x)),
+        HEADER,
+    );
+    x += name_w;
+    for (label, w) in [
+        (" DURATION", DURATION_W),
+        ("  SPANS", SPANS_W),
+        (" SVCS", SVCS_W),
+    ] {
+        if x >= end {
+            break;
+        }
+        put(buf, x, area.y, label, w.min(end - x), HEADER);
+        x += w;
+    }
+}
+
+fn render_empty(cx: &Ctx, area: Rect, buf: &mut Buffer) {
+    let lines = vec![
+        Line::styled("Waiting for traces…", TITLE),
+        Line::raw(""),
+        Line::raw("Point an OpenTelemetry SDK at this viewer:"),
+        Line::styled(
+            format!("OTEL_EXPORTER_OTLP_ENDPOINT=http://{}", cx.grpc_addr),
+            Style::new().fg(Color::Cyan),
+        ),
+        Line::raw(format!(
+            "(OTLP/gRPC; for OTLP/HTTP use http://{})",
+            cx.http_addr
+        )),
+        Line::raw(""),
+        Line::raw("Or run the demos: cargo run -p demo-api, then cargo run -p demo-client"),
+        Line::styled("? for help · q to quit", DIM),
+    ];
+    let top = area.height.saturating_sub(lines.len() as u16) / 2;
+    let area = Rect::new(area.x, area.y + top, area.width, area.height - top);
+    Paragraph::new(lines)
+        .alignment(Alignment::Center)
+        .wrap(Wrap { trim: true })
+        .render(area, buf);
+}

@@ -1,0 +1,714 @@
+//! The trace view: the span tree with indentation guides beside a waterfall on a time axis,
+//! the selected span's detail below (or full screen), find, next error, and the trace's logs.
+
+use std::any::Any;
+use std::time::Instant;
+
+use crossterm::event::KeyCode;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Widget};
+use rustc_hash::FxHashSet;
+
+use super::{LogList, span_detail};
+use crate::format::{self, safe};
+use crate::model::{Span, SpanId, TraceId};
+use crate::store::filter::Query;
+use crate::store::tree::{TopKind, Tree};
+use crate::store::{Store, Trace, TraceRef};
+use crate::tui::action::Action;
+use crate::tui::app::{Ctx, Outcome, Refresh, View};
+use crate::tui::cursor::{Cursor, Scroll};
+use crate::tui::keymap::Binding;
+use crate::tui::layout::{Areas, Shape, row_at};
+use crate::tui::theme::{DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
+
+/// Deeper than this, a row shows its depth as a number instead of drawing every guide.
+const MAX_GUIDES: u32 = 24;
+const DURATION_W: u16 = 10;
+/// Marks a span that has log records.
+const LOG_MARK: &str = " ≡";
+const LOG_STYLE: Style = Style::new().fg(Color::Yellow);
+
+pub const HELP_TITLE: &str = "Trace";
+pub static KEYS: &[Binding] = &[
+    Binding {
+        codes: &[KeyCode::Enter, KeyCode::Char('d')],
+        action: Action::Open,
+        keys: "Enter d",
+        what: "span detail, full screen",
+    },
+    Binding {
+        codes: &[KeyCode::Char(' ')],
+        action: Action::ToggleCollapse,
+        keys: "Space",
+        what: "collapse / expand the subtree",
+    },
+    Binding {
+        codes: &[KeyCode::Char('h'), KeyCode::Left],
+        action: Action::Collapse,
+        keys: "h ←  l →",
+        what: "collapse (or go to parent) / expand",
+    },
+    Binding {
+        codes: &[KeyCode::Char('l'), KeyCode::Right],
+        action: Action::Expand,
+        keys: "",
+        what: "",
+    },
+    Binding {
+        codes: &[KeyCode::Char('-')],
+        action: Action::CollapseAll,
+        keys: "- +",
+        what: "collapse all / expand all",
+    },
+    Binding {
+        codes: &[KeyCode::Char('+'), KeyCode::Char('=')],
+        action: Action::ExpandAll,
+        keys: "",
+        what: "",
+    },
+    Binding {
+        codes: &[KeyCode::Char('/')],
+        action: Action::StartFilter,
+        keys: "/",
+        what: "find a span: service, name, attribute values",
+    },
+    Binding {
+        codes: &[KeyCode::Char('n')],
+        action: Action::FindNext,
+        keys: "n N",
+        what: "next / previous span found",
+    },
+    Binding {
+        codes: &[KeyCode::Char('N')],
+        action: Action::FindPrev,
+        keys: "",
+        what: "",
+    },
+    Binding {
+        codes: &[KeyCode::Char('e')],
+        action: Action::NextError,
+        keys: "e",
+        what: "next span with an error",
+    },
+    Binding {
+        codes: &[KeyCode::Char('L')],
+        action: Action::ShowLogs,
+        keys: "L",
+        what: "the trace's logs in time order (≡: the span has logs)",
+    },
+];
+
+pub const DETAIL_HELP_TITLE: &str = "Span detail";
+pub static DETAIL_KEYS: &[Binding] = &[Binding {
+    codes: &[KeyCode::Char('L')],
+    action: Action::ShowLogs,
+    keys: "L",
+    what: "the trace's logs (j k PgDn PgUp g G scroll)",
+}];
+
+/// The open trace's state.
+#[derive(Debug)]
+pub struct TraceView {
+    pub trace: TraceRef,
+    pub trace_id: TraceId,
+    pub version: u32,
+    pub tree: Tree,
+    /// Span ids whose subtrees are hidden.
+    pub collapsed: FxHashSet<u64>,
+    /// Indices into `tree.rows` of the rows shown.
+    pub visible: Vec<u32>,
+    pub cursor: Cursor,
+    /// The selected span's detail is shown full screen.
+    pub full_detail: bool,
+    pub detail_scroll: Scroll,
+    /// The text to find spans by (`/`, then `n`/`N`).
+    pub find: Option<String>,
+}
+
+impl TraceView {
+    /// The view of a stored trace, its root selected.
+    #[must_use]
+    pub fn new(store: &Store, trace: TraceRef) -> Option<Self> {
+        let t = store.trace(trace)?;
+        let tree = Tree::build(t.spans());
+        let mut view = Self {
+            trace,
+            trace_id: t.id,
+            version: t.version,
+            tree,
+            collapsed: FxHashSet::default(),
+            visible: Vec::new(),
+            cursor: Cursor::default(),
+            full_detail: false,
+            detail_scroll: Scroll::default(),
+            find: None,
+        };
+        view.recompute_visible(store);
+        Some(view)
+    }
+
+    /// The view of a trace by id with a span selected (its ancestors expanded), if held.
+    #[must_use]
+    pub fn at_span(cx: &Ctx, store: &Store, trace: TraceId, span: SpanId) -> Option<Self> {
+        let mut view = Self::new(store, store.find(trace)?)?;
+        if span != 0 {
+            view.select_next(store, true, true, |s| s.span_id == span);
+            view.cursor.clamp(view.visible.len(), Self::height(cx));
+        }
+        Some(view)
+    }
+
+    fn height(cx: &Ctx) -> usize {
+        cx.layout(Shape::Split).body.height as usize
+    }
+
+    fn recompute_visible(&mut self, store: &Store) {
+        let Some(t) = store.trace(self.trace) else {
+            return;
+        };
+        let spans = t.spans();
+        let collapsed = &self.collapsed;
+        self.visible = self
+            .tree
+            .visible(|r| collapsed.contains(&spans[r.span as usize].span_id));
+    }
+
+    /// Selects the next (or previous) row, in tree order and wrapping around, whose span
+    /// satisfies `pred`, expanding collapsed ancestors so it shows. Returns whether one did.
+    fn select_next(
+        &mut self,
+        store: &Store,
+        forward: bool,
+        include_current: bool,
+        pred: impl Fn(&Span) -> bool,
+    ) -> bool {
+        let Some(t) = store.trace(self.trace) else {
+            return false;
+        };
+        let spans = t.spans();
+        let n = self.tree.rows.len();
+        if n == 0 {
+            return false;
+        }
+        let cur = self.selected_row().unwrap_or(0);
+        let found = (0..n).map(|k| {
+            let step = if include_current { k } else { k + 1 };
+            if forward {
+                (cur + step) % n
+            } else {
+                (cur + n * 2 - step) % n
+            }
+        });
+        let Some(row) = found
+            .into_iter()
+            .find(|&i| pred(&spans[self.tree.rows[i].span as usize]))
+        else {
+            return false;
+        };
+        let mut p = self.tree.rows[row].parent_row;
+        while p != u32::MAX {
+            let r = &self.tree.rows[p as usize];
+            self.collapsed.remove(&spans[r.span as usize].span_id);
+            p = r.parent_row;
+        }
+        let id = spans[self.tree.rows[row].span as usize].span_id;
+        self.recompute_visible(store);
+        self.select_span(store, id);
+        true
+    }
+
+    fn select_span(&mut self, store: &Store, span_id: u64) {
+        let Some(t) = store.trace(self.trace) else {
+            return;
+        };
+        if let Some(pos) = self
+            .visible
+            .iter()
+            .position(|&r| t.spans()[self.tree.rows[r as usize].span as usize].span_id == span_id)
+        {
+            self.cursor.selected = pos;
+        }
+    }
+
+    /// The selected row's index into `tree.rows`.
+    #[must_use]
+    pub fn selected_row(&self) -> Option<usize> {
+        self.visible.get(self.cursor.selected).map(|&i| i as usize)
+    }
+
+    /// The selected span's index into the trace's spans.
+    #[must_use]
+    pub fn selected_span(&self) -> Option<usize> {
+        self.selected_row().map(|r| self.tree.rows[r].span as usize)
+    }
+
+    /// Moves to the next (or previous) span matching the find text.
+    fn find(&mut self, cx: &mut Ctx, store: &Store, forward: bool, include_current: bool) {
+        let Some(text) = self.find.clone() else {
+            return;
+        };
+        let query = Query::new(&text);
+        if self.select_next(store, forward, include_current, |s| {
+            query.matches_span(store, s)
+        }) {
+            self.cursor.clamp(self.visible.len(), Self::height(cx));
+        } else {
+            cx.notice = Some(format!("no span matches {:?}", crate::format::safe(&text)));
+        }
+    }
+
+    fn update_tree(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome {
+        let height = Self::height(cx);
+        match action {
+            Action::FindNext => self.find(cx, store, true, false),
+            Action::FindPrev => self.find(cx, store, false, false),
+            Action::Apply(text) => {
+                self.find.clone_from(text);
+                self.find(cx, store, true, true);
+            }
+            Action::NextError => {
+                if self.select_next(store, true, false, Span::is_error) {
+                    self.cursor.clamp(self.visible.len(), height);
+                } else {
+                    cx.notice = Some("no span has an error status".into());
+                }
+            }
+            Action::Back => return Outcome::Back,
+            Action::Open => {
+                if self.selected_span().is_some() {
+                    self.detail_scroll = Scroll::default();
+                    self.full_detail = true;
+                }
+            }
+            Action::ToggleCollapse | Action::Collapse | Action::Expand => {
+                let Some(t) = store.trace(self.trace) else {
+                    return Outcome::Done;
+                };
+                let Some(row_idx) = self.selected_row() else {
+                    return Outcome::Done;
+                };
+                let row = self.tree.rows[row_idx];
+                let id = t.spans()[row.span as usize].span_id;
+                let is_collapsed = self.collapsed.contains(&id);
+                let has_children = row.has_children(row_idx);
+                let mut select = id;
+                match action {
+                    Action::ToggleCollapse if has_children => {
+                        if is_collapsed {
+                            self.collapsed.remove(&id);
+                        } else {
+                            self.collapsed.insert(id);
+                        }
+                    }
+                    Action::Collapse if has_children && !is_collapsed => {
+                        self.collapsed.insert(id);
+                    }
+                    // Already collapsed or a leaf: go to the parent.
+                    Action::Collapse if row.parent_row != u32::MAX => {
+                        select = t.spans()[self.tree.rows[row.parent_row as usize].span as usize]
+                            .span_id;
+                    }
+                    Action::Expand => {
+                        self.collapsed.remove(&id);
+                    }
+                    _ => {}
+                }
+                self.recompute_visible(store);
+                self.select_span(store, select);
+                self.cursor.clamp(self.visible.len(), height);
+            }
+            Action::CollapseAll | Action::ExpandAll => {
+                let Some(t) = store.trace(self.trace) else {
+                    return Outcome::Done;
+                };
+                let selected = self.selected_span().map(|i| t.spans()[i].span_id);
+                self.collapsed.clear();
+                if *action == Action::CollapseAll {
+                    for (i, row) in self.tree.rows.iter().enumerate() {
+                        if row.has_children(i) {
+                            self.collapsed.insert(t.spans()[row.span as usize].span_id);
+                        }
+                    }
+                }
+                self.recompute_visible(store);
+                self.cursor = Cursor::default();
+                if let Some(id) = selected {
+                    self.select_span(store, id);
+                }
+                self.cursor.clamp(self.visible.len(), height);
+            }
+            Action::Click(x, y) => {
+                if let Some(row) = row_at(cx.layout(Shape::Split).body, *x, *y) {
+                    let idx = self.cursor.offset + row;
+                    if idx < self.visible.len() {
+                        if idx == self.cursor.selected {
+                            self.detail_scroll = Scroll::default();
+                            self.full_detail = true;
+                        } else {
+                            self.cursor.selected = idx;
+                        }
+                    }
+                }
+            }
+            Action::Resize(..) => self.cursor.clamp(self.visible.len(), height),
+            other => {
+                self.cursor.apply(other, self.visible.len(), height);
+            }
+        }
+        Outcome::Done
+    }
+
+    fn update_detail(&mut self, cx: &Ctx, store: &Store, action: &Action) {
+        if *action == Action::Back {
+            self.full_detail = false;
+            return;
+        }
+        let Some(t) = store.trace(self.trace) else {
+            return;
+        };
+        let Some(span) = self.selected_span() else {
+            return;
+        };
+        let height = cx.layout(Shape::Full).body.height as usize;
+        let len = span_detail::lines(store, t, span, usize::MAX).len();
+        self.detail_scroll.apply(action, len, height);
+    }
+
+    fn render_title(store: &Store, trace: &Trace, area: Rect, buf: &mut Buffer) {
+        let root = trace.root();
+        let mut title = format!(
+            " trace {} · {}: {} · {} · {} spans · {} services",
+            format::trace_id(trace.id),
+            safe(store.service_of(root)),
+            safe(store.str(root.name)),
+            format::duration(trace.duration()),
+            trace.span_count(),
+            trace.services().len(),
+        );
+        if trace.errors > 0 {
+            title.push_str(&format!(" · {} errors", trace.errors));
+        }
+        let logs = store.logs.count_of_trace(trace.id);
+        if logs > 0 {
+            title.push_str(&format!(" · {logs} logs (L)"));
+        }
+        put(buf, area.x, area.y, &title, area.width, TITLE);
+    }
+
+    fn render_full_detail(&self, store: &Store, trace: &Trace, areas: &Areas, buf: &mut Buffer) {
+        let Some(span) = self.selected_span() else {
+            return;
+        };
+        put(
+            buf,
+            areas.title.x,
+            areas.title.y,
+            " span detail · j/k scroll · L logs · Esc back",
+            areas.title.width,
+            TITLE,
+        );
+        let height = areas.body.height as usize;
+        let all = span_detail::lines(store, trace, span, usize::MAX);
+        let max_scroll = all.len().saturating_sub(height);
+        let scroll = self.detail_scroll.top.min(max_scroll);
+        let shown: Vec<Line<'static>> = all.into_iter().skip(scroll).take(height).collect();
+        Paragraph::new(shown).render(areas.body, buf);
+    }
+}
+
+impl View for TraceView {
+    fn keys(&self) -> &'static [Binding] {
+        if self.full_detail { DETAIL_KEYS } else { KEYS }
+    }
+
+    fn help_title(&self) -> &'static str {
+        if self.full_detail {
+            DETAIL_HELP_TITLE
+        } else {
+            HELP_TITLE
+        }
+    }
+
+    fn shape(&self) -> Shape {
+        if self.full_detail {
+            Shape::Full
+        } else {
+            Shape::Split
+        }
+    }
+
+    fn filter_text(&self) -> Option<String> {
+        (!self.full_detail).then(|| self.find.clone().unwrap_or_default())
+    }
+
+    fn update(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome {
+        if *action == Action::ShowLogs {
+            if store.logs.count_of_trace(self.trace_id) == 0 {
+                cx.notice = Some("no log records carry this trace's id".into());
+                return Outcome::Done;
+            }
+            return Outcome::Open(Box::new(LogList::new(Some(self.trace_id))));
+        }
+        if self.full_detail {
+            self.update_detail(cx, store, action);
+            return Outcome::Done;
+        }
+        self.update_tree(cx, store, action)
+    }
+
+    fn refresh(&mut self, cx: &mut Ctx, store: &Store, _now: Instant) -> Refresh {
+        match store.trace(self.trace) {
+            Some(t) if t.version != self.version => {
+                let selected = self.selected_span().map(|i| t.spans()[i].span_id);
+                self.tree = Tree::build(t.spans());
+                self.version = t.version;
+                self.recompute_visible(store);
+                if let Some(id) = selected {
+                    self.select_span(store, id);
+                }
+                self.cursor.clamp(self.visible.len(), Self::height(cx));
+                Refresh::Changed
+            }
+            Some(_) => Refresh::Unchanged,
+            None => Refresh::Gone("the open trace was evicted"),
+        }
+    }
+
+    fn render(&self, _cx: &Ctx, store: &Store, areas: &Areas, buf: &mut Buffer) {
+        let Some(trace) = store.trace(self.trace) else {
+            put(
+                buf,
+                areas.body.x,
+                areas.body.y,
+                "this trace was evicted",
+                areas.body.width,
+                DIM,
+            );
+            return;
+        };
+        if self.full_detail {
+            self.render_full_detail(store, trace, areas, buf);
+            return;
+        }
+        Self::render_title(store, trace, areas.title, buf);
+        if let Some(find) = &self.find {
+            let text = format!(" find: {} (n/N) ", safe(find));
+            let w = (text.chars().count() as u16).min(areas.title.width);
+            let x = areas.title.x + areas.title.width - w;
+            put(buf, x, areas.title.y, &text, w, HEADER);
+        }
+        let cols = Columns::new(areas.body.width);
+        render_axis(trace, &cols, areas.header, buf);
+        render_rows(store, trace, self, &store.logs, &cols, areas.body, buf);
+        if areas.detail.height > 0
+            && let Some(span) = self.selected_span()
+        {
+            span_detail::render_pane(store, trace, span, areas.detail, buf);
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Column widths of a row: tree | waterfall | duration.
+struct Columns {
+    tree: u16,
+    waterfall: u16,
+    duration: u16,
+}
+
+impl Columns {
+    fn new(width: u16) -> Self {
+        let duration = DURATION_W.min(width);
+        let tree = (width.saturating_sub(duration) * 45 / 100).max(width.min(10));
+        let waterfall = width.saturating_sub(tree + duration);
+        Self {
+            tree,
+            waterfall,
+            duration,
+        }
+    }
+}
+
+fn render_axis(trace: &Trace, cols: &Columns, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    buf.set_style(area, HEADER);
+    put(buf, area.x, area.y, "SPAN", cols.tree, HEADER);
+    let x0 = area.x + cols.tree;
+    let w = cols.waterfall;
+    if w >= 8 {
+        let ticks: u64 = if w >= 40 { 4 } else { 2 };
+        // Labels left to right; one that would touch the previous is left out.
+        let mut free_from = 0u16;
+        for k in 0..=ticks {
+            let label = if k == 0 {
+                "0".to_owned()
+            } else {
+                format::duration(trace.duration() / ticks * k)
+            };
+            let len = label.chars().count() as u16;
+            let pos = (u64::from(w.saturating_sub(1)) * k / ticks) as u16;
+            let start = if k == ticks {
+                (pos + 1).saturating_sub(len)
+            } else {
+                pos
+            };
+            if start < free_from || start + len > w {
+                continue;
+            }
+            put(buf, x0 + start, area.y, &label, len, HEADER);
+            free_from = start + len + 1;
+        }
+    }
+    put(
+        buf,
+        x0 + w,
+        area.y,
+        &format!("{:>9}", "DURATION"),
+        cols.duration,
+        HEADER,
+    );
+}
+
+fn render_rows(
+    store: &Store,
+    trace: &Trace,
+    view: &TraceView,
+    logs: &crate::store::Logs,
+    cols: &Columns,
+    body: Rect,
+    buf: &mut Buffer,
+) {
+    let spans = trace.spans();
+    let tree = &view.tree;
+    let cursor = view.cursor;
+    for (i, &row_idx) in view
+        .visible
+        .iter()
+        .enumerate()
+        .skip(cursor.offset)
+        .take(body.height as usize)
+    {
+        let y = body.y + (i - cursor.offset) as u16;
+        let row_idx = row_idx as usize;
+        let Some(row) = tree.rows.get(row_idx) else {
+            continue;
+        };
+        let Some(span) = spans.get(row.span as usize) else {
+            continue;
+        };
+        let selected = i == cursor.selected;
+        let service = store.resource(span.resource).service;
+        let color = service_color(store.str(service));
+
+        // Tree column.
+        let mut x = body.x;
+        let end = body.x + cols.tree;
+        let prefix = guides(tree, row_idx);
+        x = put(buf, x, y, &prefix, end.saturating_sub(x), DIM);
+        let marker = if row.has_children(row_idx) {
+            if view.collapsed.contains(&span.span_id) {
+                "▸ "
+            } else {
+                "▾ "
+            }
+        } else {
+            "· "
+        };
+        x = put(buf, x, y, marker, end.saturating_sub(x), DIM);
+        x = put(
+            buf,
+            x,
+            y,
+            &safe(store.str(service)),
+            end.saturating_sub(x),
+            Style::new().fg(color),
+        );
+        x = put(buf, x, y, " ", end.saturating_sub(x), Style::new());
+        let name_style = if span.is_error() { ERROR } else { Style::new() };
+        x = put(
+            buf,
+            x,
+            y,
+            &safe(store.str(span.name)),
+            end.saturating_sub(x),
+            name_style,
+        );
+        if logs.of_span(trace.id, span.span_id).next().is_some() {
+            x = put(buf, x, y, LOG_MARK, end.saturating_sub(x), LOG_STYLE);
+        }
+        let note = match row.top {
+            TopKind::MissingParent => " (missing parent)",
+            TopKind::Cycle => " (parent cycle)",
+            TopKind::Root | TopKind::Child => "",
+        };
+        put(buf, x, y, note, end.saturating_sub(x), DIM);
+
+        // Waterfall column.
+        let w = cols.waterfall;
+        if w > 0 {
+            let x0 = body.x + cols.tree;
+            let dur = trace.duration().max(1);
+            let off = span.start.saturating_sub(trace.start).min(dur);
+            let from = (u128::from(off) * u128::from(w) / u128::from(dur)) as u16;
+            let len = (u128::from(span.duration()) * u128::from(w) / u128::from(dur)) as u16;
+            let from = from.min(w - 1);
+            let len = len.clamp(1, w - from);
+            let bar_style = if span.is_error() {
+                Style::new().fg(ERROR.fg.unwrap_or(color))
+            } else {
+                Style::new().fg(color)
+            };
+            put(buf, x0 + from, y, &"█".repeat(len as usize), len, bar_style);
+        }
+
+        // Duration column.
+        put(
+            buf,
+            body.x + cols.tree + w,
+            y,
+            &format!("{:>9}", format::duration(span.duration())),
+            cols.duration,
+            Style::new(),
+        );
+        if selected {
+            buf.set_style(Rect::new(body.x, y, body.width, 1), SELECTED);
+        }
+    }
+}
+
+/// Indentation guides for a row: `│ ` where an ancestor has siblings below, then `├─`/`└─`.
+fn guides(tree: &Tree, row_idx: usize) -> String {
+    let row = &tree.rows[row_idx];
+    if row.depth == 0 {
+        return String::new();
+    }
+    if row.depth > MAX_GUIDES {
+        return format!(
+            "[{}] {}",
+            row.depth,
+            if row.last_child { "└─" } else { "├─" }
+        );
+    }
+    let mut levels = Vec::with_capacity(row.depth as usize);
+    let mut cur = row.parent_row;
+    while cur != u32::MAX {
+        let r = &tree.rows[cur as usize];
+        if r.depth == 0 {
+            break;
+        }
+        levels.push(if r.last_child { "  " } else { "│ " });
+        cur = r.parent_row;
+    }
+    let mut out: String = levels.iter().rev().copied().collect();
+    out.push_str(if row.last_child { "└─" } else { "├─" });
+    out
+}
