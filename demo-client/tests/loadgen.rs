@@ -66,7 +66,7 @@ async fn viewer_stores_exactly_the_accepted_spans() {
     .await;
     assert!(gzip_grpc.sent > 0);
     viewer.flush().await;
-    let stats = viewer.totals().store;
+    let stats = viewer.totals().store.traces;
     let accepted = grpc.accepted + http.accepted + gzip_grpc.accepted;
     assert_eq!(stats.spans + stats.evicted, accepted);
     assert_eq!(stats.duplicates, 0, "trace ids are fresh for every trace");
