@@ -24,6 +24,21 @@ pub fn duration(ns: u64) -> String {
     }
 }
 
+/// A duration as [`duration`] writes it, trailing zeros of the fraction dropped: `5ms`,
+/// `2.5s`, `12.3µs` (for labels where room is short).
+#[must_use]
+pub fn duration_short(ns: u64) -> String {
+    let s = duration(ns);
+    let Some(unit_at) = s.find(|c: char| c.is_alphabetic() || c == 'µ') else {
+        return s;
+    };
+    let (num, unit) = s.split_at(unit_at);
+    if !num.contains('.') {
+        return s;
+    }
+    format!("{}{unit}", num.trim_end_matches('0').trim_end_matches('.'))
+}
+
 /// A byte count, short: `512 B`, `12.3 KiB`, `4.5 MiB`, `1.2 GiB`.
 #[must_use]
 pub fn bytes(n: u64) -> String {
@@ -143,6 +158,15 @@ mod tests {
         assert_eq!(duration(999_999_000), "1.00s");
         assert_eq!(duration(999_990), "1.00ms");
         assert_eq!(duration(125_500_000_000), "2m06s");
+    }
+
+    #[test]
+    fn short_durations_drop_trailing_zeros() {
+        assert_eq!(duration_short(5_000_000), "5ms");
+        assert_eq!(duration_short(2_500_000_000), "2.5s");
+        assert_eq!(duration_short(12_345), "12.3µs");
+        assert_eq!(duration_short(850), "850ns");
+        assert_eq!(duration_short(125_000_000_000), "2m05s");
     }
 
     #[test]

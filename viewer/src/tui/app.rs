@@ -345,12 +345,17 @@ impl App {
                     self.refresh_view(&store, Instant::now());
                 }
             }
-            Outcome::Open(view) => self.stacks[i].push(view),
+            // A new view catches up with the data at once, so it never draws empty.
+            Outcome::Open(view) => {
+                self.stacks[i].push(view);
+                self.refresh_view(&store, Instant::now());
+            }
             Outcome::Goto(tab, view) => {
                 let stack = &mut self.stacks[tab.index()];
                 stack.truncate(1);
                 stack.push(view);
                 self.tab = tab;
+                self.refresh_view(&store, Instant::now());
             }
         }
     }

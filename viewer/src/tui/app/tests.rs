@@ -400,3 +400,427 @@ fn escape_sequences_in_span_names_never_reach_the_terminal() {
     assert!(screen.contains("late\\x1b[2J"));
     app.refresh(Instant::now());
 }
+
+// ---- Logs and metrics ----
+
+use crate::model::{
+    Exemplar, Histogram, LogBatch, LogResource, LogScope, MetricBatch, MetricKind, MetricResource,
+    MetricScope, NewLogRecord, NewMetric, NewPoint, PointValue,
+};
+use crate::tui::views::{LogDetail, LogList, MetricChart, MetricList};
+
+fn log(time: u64, severity: u8, body: &str, trace: u128, span: u64) -> NewLogRecord {
+    NewLogRecord {
+        time,
+        severity,
+        body: Value::Str(body.into()),
+        attrs: vec![("http.route".into(), Value::Str("/pay".into()))],
+        trace_id: trace,
+        span_id: span,
+        ..NewLogRecord::default()
+    }
+}
+
+fn logs_of(service: &str, records: Vec<NewLogRecord>) -> LogBatch {
+    LogBatch {
+        resources: vec![LogResource {
+            attrs: vec![("service.name".into(), Value::Str(service.into()))],
+            scopes: vec![LogScope {
+                name: "app".into(),
+                version: "1.0".into(),
+                records,
+            }],
+        }],
+        rejected: 0,
+    }
+}
+
+fn metric_of(
+    service: &str,
+    name: &str,
+    unit: &str,
+    kind: MetricKind,
+    points: Vec<NewPoint>,
+) -> MetricBatch {
+    MetricBatch {
+        resources: vec![MetricResource {
+            attrs: vec![("service.name".into(), Value::Str(service.into()))],
+            scopes: vec![MetricScope {
+                metrics: vec![NewMetric {
+                    name: name.into(),
+                    description: format!("{name} described"),
+                    unit: unit.into(),
+                    kind,
+                    points,
+                }],
+                ..MetricScope::default()
+            }],
+        }],
+        rejected: 0,
+    }
+}
+
+fn counter_point(endpoint: &str, t: u64, v: f64) -> NewPoint {
+    NewPoint {
+        attrs: vec![("endpoint".into(), Value::Str(endpoint.into()))],
+        start: T0,
+        time: T0 + t * 1_000_000_000,
+        value: PointValue::Number(v),
+        exemplars: Vec::new(),
+    }
+}
+
+fn histogram_point(t: u64, counts: &[u64], exemplar: Option<(u128, u64)>) -> NewPoint {
+    NewPoint {
+        attrs: vec![("http.route".into(), Value::Str("/pay".into()))],
+        start: T0,
+        time: T0 + t * 1_000_000_000,
+        value: PointValue::Histogram(Box::new(Histogram {
+            count: counts.iter().sum(),
+            sum: Some(0.5),
+            min: None,
+            max: None,
+            bounds: vec![0.005, 0.01, 0.05, 0.1].into(),
+            counts: counts.into(),
+        })),
+        exemplars: exemplar
+            .map(|(trace_id, span_id)| Exemplar {
+                time: T0 + t * 1_000_000_000,
+                value: 0.03,
+                trace_id,
+                span_id,
+            })
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// The sample traces, with logs on two of their spans and a few metrics.
+fn full_store() -> Store {
+    let mut store = sample_store();
+    store.ingest_logs(logs_of(
+        "payments",
+        vec![
+            log(T0 + 30_000_000, 13, "card declined, retrying", 0xaaaa, 3),
+            log(T0 + 16_000_000, 9, "charging card", 0xaaaa, 3),
+            log(T0 + 5_000_000, 5, "debug noise", 0, 0),
+            log(
+                T0 + 101_000_000,
+                17,
+                r#"{"error":"payment failed","code":402}"#,
+                0xaaaa,
+                1,
+            ),
+        ],
+    ));
+    let counter = MetricKind::Sum {
+        monotonic: true,
+        delta: false,
+    };
+    store.ingest_metrics(metric_of(
+        "frontend",
+        "requests",
+        "1",
+        counter,
+        vec![
+            counter_point("checkout", 0, 0.0),
+            counter_point("cart", 0, 0.0),
+        ],
+    ));
+    for t in 1..=4 {
+        store.ingest_metrics(metric_of(
+            "frontend",
+            "requests",
+            "1",
+            counter,
+            vec![
+                counter_point("checkout", t * 10, (t * t * 10) as f64),
+                counter_point("cart", t * 10, (t * 10) as f64),
+            ],
+        ));
+    }
+    let hist = MetricKind::Histogram { delta: false };
+    for t in 1..=4u64 {
+        let ex = (t == 3).then_some((0xaaaa, 3));
+        store.ingest_metrics(metric_of(
+            "payments",
+            "http.server.request.duration",
+            "s",
+            hist,
+            vec![histogram_point(t * 10, &[t, 2 * t, 3 * t, t, 0], ex)],
+        ));
+    }
+    store
+}
+
+#[test]
+fn tabs_switch_and_each_empty_state_says_how_to_send_it() {
+    let mut app = app_with(Store::new(10), (100, 20));
+    app.update(Action::NextTab);
+    assert_eq!(app.tab, Tab::Logs);
+    let logs = draw(&app);
+    assert!(logs.contains("Waiting for log records"), "{logs}");
+    assert!(logs.contains("OTEL_LOGS_EXPORTER=otlp"), "{logs}");
+    app.update(Action::NextTab);
+    assert_eq!(app.tab, Tab::Metrics);
+    let metrics = draw(&app);
+    assert!(metrics.contains("Waiting for metrics"), "{metrics}");
+    assert!(metrics.contains("OTEL_METRICS_EXPORTER=otlp"), "{metrics}");
+    app.update(Action::NextTab);
+    assert_eq!(app.tab, Tab::Traces);
+    app.update(Action::PrevTab);
+    assert_eq!(app.tab, Tab::Metrics);
+    app.update(Action::GoTab(Tab::Logs));
+    assert!(app.view_as::<LogList>().is_some());
+    // A click on the tab strip switches too.
+    let tabs = app.cx.layout(Shape::List).tabs;
+    app.update(Action::Click(tabs.x + 1, tabs.y));
+    assert_eq!(app.tab, Tab::Traces);
+}
+
+#[test]
+fn the_status_bar_counts_every_signal() {
+    let app = app_with(full_store(), (200, 10));
+    let bar = crate::tui::status_bar::text(&app);
+    assert!(
+        bar.contains("6 spans / 2 traces · 4 logs · 2 metrics / 3 series"),
+        "{bar}"
+    );
+}
+
+#[test]
+fn the_log_list_is_newest_first_and_filters_by_text_and_severity() {
+    let mut app = app_with(full_store(), (120, 20));
+    app.update(Action::GoTab(Tab::Logs));
+    let bodies = |app: &App| -> Vec<String> {
+        let store = app.store.lock();
+        let list = app.view_as::<LogList>().unwrap();
+        (0..list.len())
+            .map(|i| {
+                let r = store.logs.get(list.row(i).unwrap()).unwrap();
+                store.value_text(&r.body).into_owned()
+            })
+            .collect()
+    };
+    assert_eq!(bodies(&app)[0], r#"{"error":"payment failed","code":402}"#);
+    assert_eq!(bodies(&app).len(), 4);
+    assert_snapshot!("log_list", draw(&app));
+    app.update(Action::CycleSeverity); // debug and up: all four
+    assert_eq!(bodies(&app).len(), 4);
+    app.update(Action::CycleSeverity); // info and up
+    assert_eq!(bodies(&app).len(), 3);
+    app.update(Action::CycleSeverity); // warn and up
+    assert_eq!(
+        bodies(&app),
+        [
+            r#"{"error":"payment failed","code":402}"#,
+            "card declined, retrying"
+        ]
+    );
+    app.update(Action::StartFilter);
+    for c in "declined".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterApply);
+    assert_eq!(bodies(&app), ["card declined, retrying"]);
+    assert!(draw(&app).contains("WARN+ · filter: declined"));
+    app.update(Action::Back);
+    assert_eq!(
+        bodies(&app).len(),
+        2,
+        "Esc clears the text, not the severity"
+    );
+}
+
+#[test]
+fn a_log_opens_its_detail_then_its_trace_at_its_span() {
+    let mut app = app_with(full_store(), (100, 30));
+    app.update(Action::GoTab(Tab::Logs));
+    app.update(Action::Open);
+    assert!(app.view_as::<LogDetail>().is_some());
+    let screen = draw(&app);
+    assert!(
+        screen.contains("\"error\": \"payment failed\","),
+        "JSON pretty-printed:\n{screen}"
+    );
+    assert!(screen.contains("0000000000000000000000000000aaaa   (Enter opens it)"));
+    assert_snapshot!("log_detail", screen);
+    app.update(Action::OpenTrace);
+    assert_eq!(app.tab, Tab::Traces);
+    let view = trace(&app);
+    let store = app.store.lock();
+    let t = store.trace(view.trace).unwrap();
+    assert_eq!(t.spans()[view.selected_span().unwrap()].span_id, 1);
+    drop(store);
+    // From the list, `t` goes straight to the trace, at the record's span.
+    app.update(Action::GoTab(Tab::Logs));
+    app.update(Action::Back); // the detail
+    app.update(Action::Down); // "debug noise": no trace
+    app.update(Action::Down); // "charging card", span 3
+    app.update(Action::OpenTrace);
+    let view = trace(&app);
+    let store = app.store.lock();
+    let t = store.trace(view.trace).unwrap();
+    assert_eq!(
+        store.str(t.spans()[view.selected_span().unwrap()].name),
+        "pay"
+    );
+}
+
+#[test]
+fn a_record_without_a_trace_says_so() {
+    let mut app = app_with(full_store(), (100, 30));
+    app.update(Action::GoTab(Tab::Logs));
+    app.update(Action::Down);
+    app.update(Action::OpenTrace);
+    assert_eq!(app.tab, Tab::Logs);
+    assert_eq!(
+        app.cx.notice.as_deref(),
+        Some("this record carries no trace")
+    );
+}
+
+#[test]
+fn spans_with_logs_are_marked_and_the_trace_lists_its_logs_in_time_order() {
+    let mut app = app_with(full_store(), (140, 34));
+    app.update(Action::Down);
+    app.update(Action::Open);
+    let screen = draw(&app);
+    assert!(screen.contains("frontend GET /checkout ≡"), "{screen}");
+    assert!(screen.contains("payments pay ≡"), "{screen}");
+    assert!(!screen.contains("POST /pay ≡"), "{screen}");
+    assert!(screen.contains("3 logs (L)"), "{screen}");
+    // The span detail lists the span's own records, time from the span's start.
+    app.update(Action::Down);
+    app.update(Action::Down);
+    app.update(Action::Open);
+    let detail = draw(&app);
+    assert!(detail.contains("Logs (2)"), "{detail}");
+    assert!(detail.contains("+1.00ms INFO  charging card"), "{detail}");
+    assert!(
+        detail.contains("+15.00ms WARN  card declined, retrying"),
+        "{detail}"
+    );
+    app.update(Action::Back);
+    app.update(Action::ShowLogs);
+    let list = app.view_as::<LogList>().expect("the trace's logs");
+    assert_eq!(list.trace, Some(0xaaaa));
+    assert_eq!(list.len(), 3);
+    let screen = draw(&app);
+    let charging = screen.find("charging card").unwrap();
+    let declined = screen.find("card declined").unwrap();
+    let failed = screen.find("payment failed").unwrap();
+    assert!(
+        charging < declined && declined < failed,
+        "time order:\n{screen}"
+    );
+    app.update(Action::Back);
+    assert!(
+        app.view_as::<TraceView>().is_some(),
+        "Esc returns to the trace"
+    );
+}
+
+#[test]
+fn the_metric_list_shows_latest_rates_and_percentiles() {
+    let mut app = app_with(full_store(), (140, 12));
+    app.update(Action::GoTab(Tab::Metrics));
+    let list = app.view_as::<MetricList>().unwrap();
+    assert_eq!(list.rows.len(), 2);
+    let screen = draw(&app);
+    // checkout: 90 -> 160 over 10 s = 7/s; cart: 30 -> 40 = 1/s; together 8/s.
+    assert!(screen.contains("8/s"), "{screen}");
+    assert!(screen.contains("http.server.request.duration"), "{screen}");
+    assert_snapshot!("metric_list", screen);
+    app.update(Action::StartFilter);
+    for c in "requests".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterApply);
+    assert_eq!(app.view_as::<MetricList>().unwrap().rows.len(), 1);
+}
+
+#[test]
+fn a_counter_charts_its_rate_and_series_can_be_hidden() {
+    let mut app = app_with(full_store(), (120, 24));
+    app.update(Action::GoTab(Tab::Metrics));
+    app.update(Action::Bottom); // "requests", after "http.server..."
+    app.update(Action::Open);
+    let chart = app.view_as::<MetricChart>().expect("a chart");
+    assert!(chart.rate);
+    let screen = draw(&app);
+    assert!(screen.contains("rate per second (r: raw)"), "{screen}");
+    // Rates from 1/s (cart) to 7/s (checkout's last interval), padded by 5%.
+    assert!(screen.contains("7.3/s"), "the top of the axis: {screen}");
+    assert_snapshot!("metric_chart_counter", screen);
+    app.update(Action::ToggleRate);
+    let raw = draw(&app);
+    assert!(raw.contains("raw value (r: rate)"), "{raw}");
+    assert!(raw.contains("168"), "the raw top, 160 padded: {raw}");
+    app.update(Action::ToggleSeries);
+    let hidden = draw(&app);
+    assert!(hidden.contains("□ endpoint=checkout"), "{hidden}");
+    assert!(
+        !hidden.contains("168"),
+        "checkout hidden, the axis follows cart: {hidden}"
+    );
+    app.update(Action::ShowAllSeries);
+    assert!(draw(&app).contains("■ endpoint=checkout"));
+}
+
+#[test]
+fn a_histogram_charts_percentiles_and_an_exemplar_opens_its_trace() {
+    let mut app = app_with(full_store(), (120, 30));
+    app.update(Action::GoTab(Tab::Metrics));
+    app.update(Action::Open);
+    let screen = draw(&app);
+    for want in [
+        "p50",
+        "p90",
+        "p99",
+        "latest distribution",
+        "≤5ms",
+        ">100ms",
+        "1 exemplars",
+    ] {
+        assert!(screen.contains(want), "{want:?} missing:\n{screen}");
+    }
+    app.update(Action::Open);
+    assert!(
+        app.cx
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("select an exemplar")
+    );
+    app.update(Action::NextExemplar);
+    let screen = draw(&app);
+    assert!(
+        screen.contains("exemplar 30.00ms at 22:13:50.000 · trace 0000000000000000000000000000aaaa span 0000000000000003"),
+        "{screen}"
+    );
+    assert_snapshot!("metric_chart_histogram", screen);
+    app.update(Action::Open);
+    assert_eq!(app.tab, Tab::Traces);
+    let view = trace(&app);
+    let store = app.store.lock();
+    let t = store.trace(view.trace).unwrap();
+    assert_eq!(
+        store.str(t.spans()[view.selected_span().unwrap()].name),
+        "pay"
+    );
+}
+
+#[test]
+fn help_lists_every_view_s_keys() {
+    let app = app_with(full_store(), (100, 30));
+    let text: String = crate::tui::help::lines(app.view())
+        .iter()
+        .map(|l| l.to_string() + "\n")
+        .collect();
+    for (_, keys) in crate::tui::views::KEY_TABLES {
+        for b in keys.iter().filter(|b| !b.keys.is_empty()) {
+            assert!(text.contains(b.what), "{:?} missing:\n{text}", b.what);
+        }
+    }
+}

@@ -19,7 +19,7 @@ use ratatui::widgets::{
 use rustc_hash::FxHashSet;
 
 use super::log_list::open_trace;
-use super::metric_list::with_unit;
+use super::metric_list::{label_with_unit, with_unit};
 use crate::format::{self, safe};
 use crate::model::{Histogram, PointValue, SpanId, TraceId};
 use crate::store::Store;
@@ -261,7 +261,15 @@ fn bounds(lo: f64, hi: f64) -> [f64; 2] {
         return [0.0, 1.0];
     }
     if hi <= lo {
-        return [lo - 1.0, hi + 1.0];
+        let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+        return [
+            if lo >= 0.0 {
+                (lo - pad).max(0.0)
+            } else {
+                lo - pad
+            },
+            hi + pad,
+        ];
     }
     let pad = (hi - lo) * 0.05;
     let lo = if lo >= 0.0 {
@@ -411,9 +419,9 @@ impl MetricChart {
             unit.to_owned()
         };
         let y_labels = vec![
-            Line::raw(with_unit(y[0], &y_unit)),
-            Line::raw(with_unit((y[0] + y[1]) / 2.0, &y_unit)),
-            Line::raw(with_unit(y[1], &y_unit)),
+            Line::raw(label_with_unit(y[0], &y_unit)),
+            Line::raw(label_with_unit((y[0] + y[1]) / 2.0, &y_unit)),
+            Line::raw(label_with_unit(y[1], &y_unit)),
         ];
         Chart::new(datasets)
             .x_axis(
@@ -429,6 +437,7 @@ impl MetricChart {
                     .style(Style::new().fg(Color::DarkGray)),
             )
             .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
+            .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
             .render(area, buf);
     }
 
@@ -448,12 +457,12 @@ impl MetricChart {
                 .enumerate()
                 .map(|(i, c)| {
                     let label = match h.bounds.get(i) {
-                        Some(b) => format!("≤{}", format::number(*b)),
+                        Some(b) => format!("≤{}", label_with_unit(*b, unit)),
                         None => format!(
                             ">{}",
                             h.bounds
                                 .last()
-                                .map_or_else(String::new, |b| format::number(*b))
+                                .map_or_else(String::new, |b| label_with_unit(*b, unit))
                         ),
                     };
                     (label, *c)
@@ -467,7 +476,7 @@ impl MetricChart {
                 for (i, c) in h.positive.iter().enumerate() {
                     let idx = h.positive_offset + i32::try_from(i).unwrap_or(0);
                     let (_, hi) = h.bucket_bounds(idx);
-                    v.push((format!("≤{}", format::number(hi)), *c));
+                    v.push((format!("≤{}", label_with_unit(hi, unit)), *c));
                 }
                 v
             }
@@ -677,10 +686,10 @@ impl View for MetricChart {
             return;
         }
         let legend_w = (body.width / 3).clamp(16, 48);
-        let [left, legend] =
-            Layout::horizontal([Constraint::Min(0), Constraint::Length(legend_w)]).areas(body);
-        let [chart, info] =
-            Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(left);
+        let [main, info] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(body);
+        let [chart, legend] =
+            Layout::horizontal([Constraint::Min(0), Constraint::Length(legend_w)]).areas(main);
         let selected = self
             .selected_series(store)
             .and_then(|id| store.metrics.series(id));

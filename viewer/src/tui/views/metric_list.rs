@@ -149,18 +149,56 @@ fn latest(store: &Store, id: MetricId, metric: &Metric) -> String {
     };
     match v {
         None => "-".to_owned(),
-        Some(v) if kind.is_monotonic() => format!("{}/s", with_unit(v, unit)),
+        Some(v) if kind.is_monotonic() => with_unit(v, &format!("{unit}/s")),
         Some(v) => with_unit(v, unit),
     }
 }
 
-/// A value and its unit (`1` and `{...}` annotations are left out).
+/// A value and its unit, as short as it goes (for axis and bucket labels): times without
+/// trailing zeros, others as [`with_unit`].
+#[must_use]
+pub fn label_with_unit(v: f64, unit: &str) -> String {
+    let scale = match unit {
+        "s" => 1e9,
+        "ms" => 1e6,
+        "us" | "µs" => 1e3,
+        "ns" => 1.0,
+        _ => return with_unit(v, unit),
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let ns = (v * scale).abs().round() as u64;
+    format!(
+        "{}{}",
+        if v < 0.0 { "-" } else { "" },
+        format::duration_short(ns)
+    )
+}
+
+/// A value and its unit: times as durations, bytes as byte counts, `1` and `{...}`
+/// annotations left out.
 #[must_use]
 pub fn with_unit(v: f64, unit: &str) -> String {
-    if unit.is_empty() || unit == "1" || unit.starts_with('{') {
-        format::number(v)
-    } else {
-        format!("{} {}", format::number(v), safe(unit))
+    let per_second = unit.strip_suffix("/s");
+    let (base, suffix) = per_second.map_or((unit, ""), |u| (u, "/s"));
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let as_ns = |scale: f64| {
+        let ns = (v * scale).abs().round() as u64;
+        format!(
+            "{}{}{suffix}",
+            if v < 0.0 { "-" } else { "" },
+            format::duration(ns)
+        )
+    };
+    match base {
+        "s" => as_ns(1e9),
+        "ms" => as_ns(1e6),
+        "us" | "µs" => as_ns(1e3),
+        "ns" => as_ns(1.0),
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        "By" if v >= 0.0 => format!("{}{suffix}", format::bytes(v.round() as u64)),
+        "" | "1" => format!("{}{suffix}", format::number(v)),
+        u if u.starts_with('{') => format!("{}{suffix}", format::number(v)),
+        u => format!("{} {}{suffix}", format::number(v), safe(u)),
     }
 }
 
@@ -400,6 +438,11 @@ mod tests {
     fn units_are_shown_unless_dimensionless() {
         assert_eq!(with_unit(3.0, "1"), "3");
         assert_eq!(with_unit(3.0, "{request}"), "3");
-        assert_eq!(with_unit(0.25, "s"), "0.25 s");
+        assert_eq!(with_unit(0.25, "s"), "250.00ms");
+        assert_eq!(with_unit(0.000_208, "s"), "208.0µs");
+        assert_eq!(with_unit(12.0, "ms/s"), "12.00ms/s");
+        assert_eq!(with_unit(4.4, "1/s"), "4.4/s");
+        assert_eq!(with_unit(2048.0, "By"), "2.0 KiB");
+        assert_eq!(with_unit(7.0, "widgets"), "7 widgets");
     }
 }

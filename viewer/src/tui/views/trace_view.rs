@@ -381,20 +381,20 @@ impl TraceView {
     fn render_title(store: &Store, trace: &Trace, area: Rect, buf: &mut Buffer) {
         let root = trace.root();
         let mut title = format!(
-            " trace {} · {}: {} · {} · {} spans · {} services",
+            " trace {} · {}: {} · {} · {} spans",
             format::trace_id(trace.id),
             safe(store.service_of(root)),
             safe(store.str(root.name)),
             format::duration(trace.duration()),
             trace.span_count(),
-            trace.services().len(),
         );
-        if trace.errors > 0 {
-            title.push_str(&format!(" · {} errors", trace.errors));
-        }
         let logs = store.logs.count_of_trace(trace.id);
         if logs > 0 {
             title.push_str(&format!(" · {logs} logs (L)"));
+        }
+        title.push_str(&format!(" · {} services", trace.services().len()));
+        if trace.errors > 0 {
+            title.push_str(&format!(" · {} errors", trace.errors));
         }
         put(buf, area.x, area.y, &title, area.width, TITLE);
     }
