@@ -1,21 +1,36 @@
-"""Exports a small nested trace, metrics and logs with the official Python OpenTelemetry SDK.
+"""Exports traces, metrics and logs with the official Python OpenTelemetry SDK.
 
 Usage: export.py GRPC_ENDPOINT HTTP_ENDPOINT
-Sends one trace over OTLP/gRPC (service "py-grpc"), one over OTLP/HTTP protobuf
-(service "py-http"), a counter over gRPC and a log record over HTTP, then flushes.
+
+For each transport, OTLP/gRPC (service "py-grpc") and OTLP/HTTP protobuf (service "py-http"):
+- a nested trace: "GET /py" [server] with a child "query" [client] that fails ("db down");
+- a `requests` counter: 3 then 4 with endpoint="a b", 5 with endpoint=x (a collection between
+  the two adds; cumulative over gRPC, delta over HTTP, so both read 7 and 5);
+- a `py.latency` histogram in ms, bounds 10, 50, 100: 5, 20, 30, 40, 60, 70, 80, 200
+  (count 8, sum 505; p50 in (10, 50]), split over the two collections;
+- a warning log record, "order failed over <transport>", emitted inside the "GET /py" span.
+
+Prints one line per transport, `<transport> <trace id> <span id>`: the ids of "GET /py", which
+the log record must carry.
 """
 
 import logging
 import sys
 
-from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogs
+from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+    OTLPMetricExporter as GrpcMetrics,
+)
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
-from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogs
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+    OTLPMetricExporter as HttpMetrics,
+)
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpans
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider
+from opentelemetry.sdk.metrics.export import AggregationTemporality, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -23,35 +38,64 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 grpc_endpoint, http_endpoint = sys.argv[1], sys.argv[2]
 
+DELTA = {
+    Counter: AggregationTemporality.DELTA,
+    Histogram: AggregationTemporality.DELTA,
+}
 
-def traced(service, exporter):
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    tracer = provider.get_tracer("interop")
+
+def export(transport, spans, metrics, logs):
+    resource = Resource.create({"service.name": f"py-{transport}"})
+
+    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(BatchSpanProcessor(spans))
+    logger_provider = LoggerProvider(resource=resource)
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(logs))
+    reader = PeriodicExportingMetricReader(metrics, export_interval_millis=600000)
+    meter_provider = MeterProvider(metric_readers=[reader], resource=resource)
+
+    meter = meter_provider.get_meter("interop")
+    requests = meter.create_counter("requests", unit="1", description="incoming requests")
+    latency = meter.create_histogram(
+        "py.latency", unit="ms", explicit_bucket_boundaries_advisory=[10.0, 50.0, 100.0]
+    )
+    requests.add(3, {"endpoint": "a b"})
+    requests.add(5, {"endpoint": "x"})
+    for v in [5, 20, 30, 40]:
+        latency.record(v, {"route": "/py"})
+    meter_provider.force_flush()
+    requests.add(4, {"endpoint": "a b"})
+    for v in [60, 70, 80, 200]:
+        latency.record(v, {"route": "/py"})
+
+    logger = logging.getLogger(f"interop.{transport}")
+    logger.propagate = False
+    logger.addHandler(LoggingHandler(logger_provider=logger_provider))
+
+    tracer = tracer_provider.get_tracer("interop")
     with tracer.start_as_current_span("GET /py", kind=SpanKind.SERVER) as root:
         root.set_attribute("http.request.method", "GET")
+        logger.warning("order failed over %s", transport)
         with tracer.start_as_current_span("query", kind=SpanKind.CLIENT) as child:
             child.add_event("retry", {"attempt": 2})
             child.set_status(Status(StatusCode.ERROR, "db down"))
-    provider.shutdown()
+        ctx = root.get_span_context()
+
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
+    logger_provider.shutdown()
+    print(f"{transport} {ctx.trace_id:032x} {ctx.span_id:016x}", flush=True)
 
 
-traced("py-grpc", GrpcSpans(endpoint=grpc_endpoint, insecure=True))
-traced("py-http", HttpSpans(endpoint=http_endpoint + "/v1/traces"))
-
-reader = PeriodicExportingMetricReader(
-    OTLPMetricExporter(endpoint=grpc_endpoint, insecure=True), export_interval_millis=60000
+export(
+    "grpc",
+    GrpcSpans(endpoint=grpc_endpoint, insecure=True),
+    GrpcMetrics(endpoint=grpc_endpoint, insecure=True),
+    GrpcLogs(endpoint=grpc_endpoint, insecure=True),
 )
-meters = MeterProvider(metric_readers=[reader], resource=Resource.create({"service.name": "py"}))
-meters.get_meter("interop").create_counter("requests").add(3, {"endpoint": "x"})
-meters.shutdown()
-
-logs = LoggerProvider(resource=Resource.create({"service.name": "py"}))
-logs.add_log_record_processor(
-    BatchLogRecordProcessor(OTLPLogExporter(endpoint=http_endpoint + "/v1/logs"))
+export(
+    "http",
+    HttpSpans(endpoint=http_endpoint + "/v1/traces"),
+    HttpMetrics(endpoint=http_endpoint + "/v1/metrics", preferred_temporality=DELTA),
+    HttpLogs(endpoint=http_endpoint + "/v1/logs"),
 )
-logger = logging.getLogger("interop")
-logger.addHandler(LoggingHandler(logger_provider=logs))
-logger.warning("hello from python")
-logs.shutdown()
-print("exported")
