@@ -134,13 +134,17 @@ fn span_of(
     })
 }
 
-fn id16(b: &[u8]) -> Option<u128> {
+/// A trace id: 16 bytes, not all zero. (Shared with the direct decoder.)
+#[inline]
+pub(super) fn id16(b: &[u8]) -> Option<u128> {
     let arr: [u8; 16] = b.try_into().ok()?;
     let id = u128::from_be_bytes(arr);
     (id != 0).then_some(id)
 }
 
-fn id8(b: &[u8]) -> Option<u64> {
+/// A span id: 8 bytes, not all zero.
+#[inline]
+pub(super) fn id8(b: &[u8]) -> Option<u64> {
     let arr: [u8; 8] = b.try_into().ok()?;
     let id = u64::from_be_bytes(arr);
     (id != 0).then_some(id)
@@ -153,17 +157,38 @@ fn attrs(kvs: Vec<KeyValue>, limits: &Limits) -> Vec<OwnedAttr> {
         .collect()
 }
 
-fn truncate(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut cut = max;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let dropped = s.len() - cut;
-        s.truncate(cut);
-        s.push_str(&format!("…[{dropped} more bytes]"));
+/// A string cut at a char boundary at most `max` bytes in and marked with how much went.
+fn truncate(s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
     }
-    s
+    truncated(&s, max)
+}
+
+/// As [`truncate`], from a borrowed string. (Shared with the direct decoder.)
+pub(super) fn truncated(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let cut = cut_at(s, max);
+    let mut out = String::with_capacity(cut + 24);
+    out.push_str(&s[..cut]);
+    out.push_str(&truncation_marker(s.len() - cut));
+    out
+}
+
+/// What marks a cut string: `…[N more bytes]`.
+pub(super) fn truncation_marker(dropped: usize) -> String {
+    format!("…[{dropped} more bytes]")
+}
+
+/// The last char boundary at most `max` bytes into `s`.
+pub(super) fn cut_at(s: &str, max: usize) -> usize {
+    let mut cut = max.min(s.len());
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    cut
 }
 
 fn value(v: Option<AnyValue>, limits: &Limits, depth: usize) -> Value {

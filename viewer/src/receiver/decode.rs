@@ -26,7 +26,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 use prost::encoding::{DecodeContext, WireType, check_wire_type, decode_key, decode_varint};
 
-use super::convert::{self, Limits};
+use super::convert::{self, Limits, cut_at, id8, id16, truncated, truncation_marker};
 use crate::model::{
     Batch, NewAttr, NewEvent, NewLink, NewResourceSpans, NewScopeSpans, NewSpan, NewValue,
     SpanKind, StatusCode, Text, Value,
@@ -494,20 +494,6 @@ fn link(buf: &[u8], limits: &Limits, b: &mut Batch) -> R<Option<NewLink>> {
         }))
 }
 
-#[inline]
-fn id16(b: &[u8]) -> Option<u128> {
-    let arr: [u8; 16] = b.try_into().ok()?;
-    let id = u128::from_be_bytes(arr);
-    (id != 0).then_some(id)
-}
-
-#[inline]
-fn id8(b: &[u8]) -> Option<u64> {
-    let arr: [u8; 8] = b.try_into().ok()?;
-    let id = u64::from_be_bytes(arr);
-    (id != 0).then_some(id)
-}
-
 /// The last span of a scope: its name, and its attributes by position (each key's bytes and
 /// text, each value's encoded `AnyValue` and what it decoded to). Spans of one scope mostly carry
 /// the same name, keys in the same order, and many of the same values: a name, key or value whose
@@ -687,7 +673,7 @@ fn limited_text(b: &mut Batch, s: &str, max: usize) -> Text {
         return b.text(s);
     }
     let cut = cut_at(s, max);
-    b.text_parts(&s[..cut], &format!("…[{} more bytes]", s.len() - cut))
+    b.text_parts(&s[..cut], &truncation_marker(s.len() - cut))
 }
 
 /// An `AnyValue` at nesting `depth` (0 for an attribute's own value).
@@ -771,27 +757,6 @@ fn map(buf: &[u8], limits: &Limits, depth: usize) -> R<Value> {
         }
     }
     Ok(Value::Map(items.into_boxed_slice()))
-}
-
-/// As convert's truncation: cut at a char boundary at most `max` bytes in, and say how much went.
-fn truncated(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let cut = cut_at(s, max);
-    let mut out = String::with_capacity(cut + 24);
-    out.push_str(&s[..cut]);
-    out.push_str(&format!("…[{} more bytes]", s.len() - cut));
-    out
-}
-
-/// The last char boundary at most `max` bytes into `s`.
-fn cut_at(s: &str, max: usize) -> usize {
-    let mut cut = max.min(s.len());
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    cut
 }
 
 #[cfg(test)]

@@ -38,6 +38,8 @@ pub struct MetricStats {
     pub series_dropped: u64,
     /// Points removed from the front of a full series, or to stay under the size cap.
     pub evicted: u64,
+    /// Points that replaced a point of the same time (sent again).
+    pub replaced: u64,
     /// Times a cumulative series started again.
     pub resets: u64,
     pub points: u64,
@@ -296,6 +298,7 @@ impl Metrics {
             }
             Some(last) if point.time == last.time => {
                 // The same point sent again: the newer word wins.
+                self.stats.replaced += 1;
                 self.stats.bytes -= point_bytes(last) as u64;
                 self.stats.bytes += point_bytes(&point) as u64;
                 *last = point;
@@ -584,6 +587,7 @@ mod tests {
         m.ingest(&mut c, batch("a", "g", g, vec![num("x", 0, 30, 4.0)]));
         assert_eq!(values(&m, 0), [(20, 3.0), (30, 4.0)]);
         assert_eq!(m.stats().out_of_order, 1);
+        assert_eq!(m.stats().replaced, 1);
         assert_eq!(m.stats().points, 2);
     }
 
