@@ -89,6 +89,8 @@ pub struct MetricChart {
     pub legend: Cursor,
     /// The selected exemplar, by position in [`MetricChart::exemplars`].
     pub exemplar: Option<usize>,
+    /// The metric store's generation when last refreshed.
+    seen_generation: Option<u64>,
 }
 
 /// An exemplar as charted.
@@ -109,6 +111,7 @@ impl MetricChart {
             hidden: FxHashSet::default(),
             legend: Cursor::default(),
             exemplar: None,
+            seen_generation: None,
         }
     }
 
@@ -641,7 +644,12 @@ impl View for MetricChart {
         if store.metrics.metric(self.metric).is_none() {
             return Refresh::Gone("the metric is no longer held");
         }
-        // Charts follow their data: redrawn whenever the store moved.
+        // Charts follow their data: redrawn whenever a point arrived.
+        let generation = store.metrics.generation();
+        if self.seen_generation == Some(generation) {
+            return Refresh::Unchanged;
+        }
+        self.seen_generation = Some(generation);
         let n = self.series(store).len();
         self.legend.clamp(n, Self::legend_height(cx));
         Refresh::Changed

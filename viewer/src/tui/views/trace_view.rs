@@ -127,6 +127,8 @@ pub struct TraceView {
     pub detail_scroll: Scroll,
     /// The text to find spans by (`/`, then `n`/`N`).
     pub find: Option<String>,
+    /// How many log records the trace had when last refreshed (they mark its spans).
+    logs_seen: usize,
 }
 
 impl TraceView {
@@ -146,6 +148,7 @@ impl TraceView {
             full_detail: false,
             detail_scroll: Scroll::default(),
             find: None,
+            logs_seen: store.logs.count_of_trace(t.id),
         };
         view.recompute_visible(store);
         Some(view)
@@ -473,7 +476,15 @@ impl View for TraceView {
                 self.cursor.clamp(self.visible.len(), Self::height(cx));
                 Refresh::Changed
             }
-            Some(_) => Refresh::Unchanged,
+            Some(t) => {
+                // Records that arrive later mark their spans.
+                let logs = store.logs.count_of_trace(t.id);
+                if logs == self.logs_seen {
+                    return Refresh::Unchanged;
+                }
+                self.logs_seen = logs;
+                Refresh::Changed
+            }
             None => Refresh::Gone("the open trace was evicted"),
         }
     }
