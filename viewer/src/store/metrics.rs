@@ -705,4 +705,55 @@ mod tests {
         assert_eq!(ex.len(), MAX_EXEMPLARS);
         assert_eq!(ex.back().unwrap().trace_id, 100);
     }
+
+    #[test]
+    fn summaries_and_exponential_histograms_are_stored_with_their_quantiles() {
+        use crate::model::Summary;
+        let mut c = Catalog::default();
+        let mut m = Metrics::new(10, 10);
+        let summary = NewPoint {
+            attrs: Vec::new(),
+            start: 1,
+            time: 10,
+            value: PointValue::Summary(Box::new(Summary {
+                count: 4,
+                sum: 2.0,
+                quantiles: vec![(0.5, 0.4), (0.99, 0.9)].into(),
+            })),
+            exemplars: Vec::new(),
+        };
+        m.ingest(&mut c, batch("a", "s", MetricKind::Summary, vec![summary]));
+        let exp = |t: u64, positive: Vec<u64>| NewPoint {
+            attrs: Vec::new(),
+            start: t - 10,
+            time: t,
+            value: PointValue::ExpHistogram(Box::new(ExpHistogram {
+                count: positive.iter().sum(),
+                sum: None,
+                min: None,
+                max: None,
+                scale: 0,
+                zero_count: 0,
+                positive_offset: 0,
+                positive: positive.into(),
+                negative_offset: 0,
+                negative: Box::new([]),
+            })),
+            exemplars: Vec::new(),
+        };
+        let kind = MetricKind::ExpHistogram { delta: true };
+        m.ingest(&mut c, batch("a", "e", kind, vec![exp(10, vec![2, 0])]));
+        m.ingest(&mut c, batch("a", "e", kind, vec![exp(20, vec![0, 2])]));
+        let s = m.series(0).unwrap().points.back().unwrap();
+        assert_eq!(s.value.quantile(0.5), Some(0.4));
+        assert_eq!(s.value.count_sum(), Some((4, Some(2.0))));
+        let e = m.series(1).unwrap().points.back().unwrap();
+        // Accumulated: two values in (1, 2], two in (2, 4]; the median at 2.
+        assert_eq!(e.value.count_sum(), Some((4, None)));
+        assert_eq!(e.value.quantile(0.5), Some(2.0));
+        assert_eq!(
+            m.metrics()[1].kind,
+            MetricKind::ExpHistogram { delta: false }
+        );
+    }
 }

@@ -766,6 +766,16 @@ fn a_counter_charts_its_rate_and_series_can_be_hidden() {
     );
     app.update(Action::ShowAllSeries);
     assert!(draw(&app).contains("■ endpoint=checkout"));
+    // Series picked by attribute: `/cart` shows cart's only.
+    app.update(Action::StartFilter);
+    for c in "cart".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterApply);
+    let picked = draw(&app);
+    assert!(picked.contains("□ endpoint=checkout"), "{picked}");
+    assert!(picked.contains("■ endpoint=cart"), "{picked}");
+    assert!(picked.contains("series: cart"), "{picked}");
 }
 
 #[test]

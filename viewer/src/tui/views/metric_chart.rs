@@ -52,6 +52,12 @@ pub static KEYS: &[Binding] = &[
         what: "select a series / show or hide it",
     },
     Binding {
+        codes: &[KeyCode::Char('/')],
+        action: Action::StartFilter,
+        keys: "/",
+        what: "show only series whose attributes or service match",
+    },
+    Binding {
         codes: &[KeyCode::Char('a')],
         action: Action::ShowAllSeries,
         keys: "a",
@@ -91,6 +97,8 @@ pub struct MetricChart {
     pub exemplar: Option<usize>,
     /// The metric store's generation when last refreshed.
     seen_generation: Option<u64>,
+    /// The text series were picked by (`/`), if any.
+    pub pick: Option<String>,
 }
 
 /// An exemplar as charted.
@@ -112,6 +120,7 @@ impl MetricChart {
             legend: Cursor::default(),
             exemplar: None,
             seen_generation: None,
+            pick: None,
         }
     }
 
@@ -599,6 +608,10 @@ impl View for MetricChart {
         Shape::Full
     }
 
+    fn filter_text(&self) -> Option<String> {
+        Some(self.pick.clone().unwrap_or_default())
+    }
+
     fn update(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome {
         let n = self.series(store).len();
         let height = Self::legend_height(cx);
@@ -612,7 +625,25 @@ impl View for MetricChart {
                     self.hidden.insert(id);
                 }
             }
-            Action::ShowAllSeries => self.hidden.clear(),
+            Action::ShowAllSeries => {
+                self.hidden.clear();
+                self.pick = None;
+            }
+            Action::Apply(text) => {
+                self.pick.clone_from(text);
+                self.hidden.clear();
+                if let Some(text) = text {
+                    let query = crate::store::filter::Query::new(text);
+                    for (id, s) in self.series(store) {
+                        if !query.matches(&series_label(store, s, true)) {
+                            self.hidden.insert(id);
+                        }
+                    }
+                    if self.hidden.len() == n {
+                        cx.notice = Some(format!("no series matches {:?}", safe(text)));
+                    }
+                }
+            }
             Action::NextExemplar => {
                 let count = self.exemplars(store).len();
                 if count == 0 {
@@ -676,6 +707,10 @@ impl View for MetricChart {
             } else {
                 " · raw value (r: rate)"
             });
+        }
+        if let Some(pick) = &self.pick {
+            title.push_str(" · series: ");
+            title.push_str(&safe(pick));
         }
         if !metric.description.is_empty() {
             title.push_str(" · ");
