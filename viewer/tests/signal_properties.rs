@@ -185,11 +185,14 @@ struct LogModel {
     body: &'static str,
 }
 
+/// A series of the model: (service, metric, attr), and its points (time, value).
+type SeriesModel = ((usize, usize, usize), VecDeque<(u64, f64)>);
+
 /// The points a series should hold, and the metric model's counts.
 #[derive(Default)]
 struct MetricModel {
-    /// By (service, metric, attr), in the order first met.
-    series: Vec<((usize, usize, usize), VecDeque<(u64, f64)>)>,
+    /// In the order first met.
+    series: Vec<SeriesModel>,
     evicted: u64,
     dropped: u64,
     out_of_order: u64,
