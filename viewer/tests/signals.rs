@@ -460,3 +460,36 @@ async fn log_bodies_are_escaped_and_cut_at_max_attr_len() {
         "{report}"
     );
 }
+
+/// OTLP attributes are a set: a series is one series whatever order a sender lists them in.
+/// Senders differ (the Rust SDK exports some series' attributes sorted, others in the order they
+/// were recorded), and a collector between sender and viewer may reorder them.
+#[tokio::test]
+#[ignore = "viewer bug: store/metrics.rs keys a series by its attributes in arrival order"]
+async fn a_series_is_one_series_whatever_the_order_of_its_attributes() {
+    let v = start(16 * 1024).await;
+    let mut client = MetricsServiceClient::new(channel(&v).await);
+    for (time, value, attrs) in [
+        (1, 2, vec![kv("route", "/a"), kv("method", "GET")]),
+        (2, 5, vec![kv("method", "GET"), kv("route", "/a")]),
+    ] {
+        let mut m = counter(&[("unused", value)]);
+        if let Some(metric::Data::Sum(s)) = &mut m.data {
+            s.data_points[0].attributes = attrs;
+            s.data_points[0].time_unix_nano = T0 + time * 1_000_000_000;
+        }
+        client
+            .export(metrics("api", vec![m]))
+            .await
+            .expect("export");
+    }
+    let report = v.shutdown().await;
+    let series: Vec<&str> = report
+        .lines()
+        .skip_while(|l| !l.starts_with("metric requests "))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert_eq!(series.len(), 1, "one series, at 5: {report}");
+    assert!(series[0].ends_with(" 5"), "{report}");
+}
