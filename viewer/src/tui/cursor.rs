@@ -1,6 +1,9 @@
 //! A scrollable selection over rows, shared by every list-like view.
 
+use ratatui::layout::Rect;
+
 use super::action::Action;
+use super::layout::row_at;
 
 /// A selection over `len` rows, shown `height` rows at a time from `offset`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -22,10 +25,12 @@ impl Cursor {
         self.offset = self.offset.min(len.saturating_sub(height));
     }
 
-    /// Moves for a navigation action; returns whether the action was one.
+    /// Moves for a navigation action (and keeps to the screen on a resize); returns whether the
+    /// action was one.
     pub fn apply(&mut self, action: &Action, len: usize, height: usize) -> bool {
         let page = height.max(1);
         match action {
+            Action::Resize(..) => {}
             Action::Up | Action::ScrollUp => self.selected = self.selected.saturating_sub(1),
             Action::Down | Action::ScrollDown => self.selected += 1,
             Action::PageUp => self.selected = self.selected.saturating_sub(page),
@@ -36,6 +41,21 @@ impl Cursor {
         }
         self.clamp(len, height);
         true
+    }
+
+    /// Selects the row of `len` shown in `body` that a click at `(x, y)` fell on; returns true
+    /// when it was selected already (a second click, which opens it).
+    pub fn click(&mut self, body: Rect, len: usize, x: u16, y: u16) -> bool {
+        let Some(row) = row_at(body, x, y) else {
+            return false;
+        };
+        let idx = self.offset + row;
+        if idx >= len {
+            return false;
+        }
+        let again = idx == self.selected;
+        self.selected = idx;
+        again
     }
 
     /// The rows on screen: `offset..offset + height`, within `len`.

@@ -19,7 +19,15 @@ pub use metric_list::MetricList;
 pub use trace_list::TraceList;
 pub use trace_view::TraceView;
 
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Color, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Widget, Wrap};
+
+use super::app::Ctx;
 use super::keymap::Binding;
+use super::theme::{DIM, TITLE};
 
 /// Every view's key table, for the help overlay.
 pub static KEY_TABLES: &[(&str, &[Binding])] = &[
@@ -31,3 +39,36 @@ pub static KEY_TABLES: &[(&str, &[Binding])] = &[
     (metric_list::HELP_TITLE, metric_list::KEYS),
     (metric_chart::HELP_TITLE, metric_chart::KEYS),
 ];
+
+/// What a list shows before anything arrived: what it waits for, and how to send it.
+pub struct Empty<'a> {
+    pub waiting: &'a str,
+    pub sdk: &'a str,
+    /// The line under the endpoint: the transport, the HTTP address.
+    pub transport: String,
+    pub demos: &'a str,
+    pub footer: &'a str,
+}
+
+/// Draws an [`Empty`] state, centred.
+pub fn render_empty(cx: &Ctx, e: Empty<'_>, area: Rect, buf: &mut Buffer) {
+    let lines = vec![
+        Line::styled(e.waiting.to_owned(), TITLE),
+        Line::raw(""),
+        Line::raw(e.sdk.to_owned()),
+        Line::styled(
+            format!("OTEL_EXPORTER_OTLP_ENDPOINT=http://{}", cx.grpc_addr),
+            Style::new().fg(Color::Cyan),
+        ),
+        Line::raw(e.transport),
+        Line::raw(""),
+        Line::raw(e.demos.to_owned()),
+        Line::styled(e.footer.to_owned(), DIM),
+    ];
+    let top = area.height.saturating_sub(lines.len() as u16) / 2;
+    let area = Rect::new(area.x, area.y + top, area.width, area.height - top);
+    Paragraph::new(lines)
+        .alignment(Alignment::Center)
+        .wrap(Wrap { trim: true })
+        .render(area, buf);
+}

@@ -9,8 +9,7 @@ use crossterm::event::KeyCode;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Style};
-use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget};
 
 use super::{LogDetail, TraceView};
 use crate::format::{self, safe};
@@ -21,7 +20,7 @@ use crate::tui::action::Action;
 use crate::tui::app::{Ctx, Outcome, Refresh, Tab, View};
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
-use crate::tui::layout::{Areas, Shape, row_at};
+use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{Cells, DIM, HEADER, SELECTED, TITLE, put, service_color, severity_style};
 
 /// How often the list is rebuilt from the store while following, at most.
@@ -300,17 +299,13 @@ impl View for LogList {
                 }
             }
             Action::Click(x, y) => {
-                if let Some(row) = row_at(cx.layout(Shape::List).body, *x, *y) {
-                    let idx = self.cursor.offset + row;
-                    if idx < self.rows.len() {
-                        if idx == self.cursor.selected {
-                            return self.update(cx, store, &Action::Open);
-                        }
-                        self.cursor.selected = idx;
-                    }
+                if self
+                    .cursor
+                    .click(cx.layout(Shape::List).body, self.rows.len(), *x, *y)
+                {
+                    return self.update(cx, store, &Action::Open);
                 }
             }
-            Action::Resize(..) => self.cursor.clamp(self.rows.len(), height),
             other => {
                 self.cursor.apply(other, self.rows.len(), height);
             }
@@ -342,7 +337,21 @@ impl View for LogList {
             return;
         }
         if store.logs.is_empty() {
-            render_empty(cx, areas.body, buf);
+            super::render_empty(
+                cx,
+                super::Empty {
+                    waiting: "Waiting for log records…",
+                    sdk: "Point an OpenTelemetry SDK's log exporter at this viewer:",
+                    transport: format!(
+                        "(OTLP/gRPC; OTLP/HTTP: http://{}/v1/logs) with OTEL_LOGS_EXPORTER=otlp",
+                        cx.http_addr
+                    ),
+                    demos: "The demos log every request: cargo run -p demo-api, then cargo run -p demo-client",
+                    footer: "? for help · Tab for traces and metrics",
+                },
+                areas.body,
+                buf,
+            );
             return;
         }
         render_header(areas.header, buf);
@@ -436,31 +445,4 @@ fn render_header(area: Rect, buf: &mut Buffer) {
         end.saturating_sub(cells.x),
         HEADER,
     );
-}
-
-fn render_empty(cx: &Ctx, area: Rect, buf: &mut Buffer) {
-    let lines = vec![
-        Line::styled("Waiting for log records…", TITLE),
-        Line::raw(""),
-        Line::raw("Point an OpenTelemetry SDK's log exporter at this viewer:"),
-        Line::styled(
-            format!("OTEL_EXPORTER_OTLP_ENDPOINT=http://{}", cx.grpc_addr),
-            Style::new().fg(Color::Cyan),
-        ),
-        Line::raw(format!(
-            "(OTLP/gRPC; OTLP/HTTP: http://{}/v1/logs) with OTEL_LOGS_EXPORTER=otlp",
-            cx.http_addr
-        )),
-        Line::raw(""),
-        Line::raw(
-            "The demos log every request: cargo run -p demo-api, then cargo run -p demo-client",
-        ),
-        Line::styled("? for help · Tab for traces and metrics", DIM),
-    ];
-    let top = area.height.saturating_sub(lines.len() as u16) / 2;
-    let area = Rect::new(area.x, area.y + top, area.width, area.height - top);
-    Paragraph::new(lines)
-        .alignment(Alignment::Center)
-        .wrap(Wrap { trim: true })
-        .render(area, buf);
 }

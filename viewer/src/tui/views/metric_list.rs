@@ -8,8 +8,7 @@ use crossterm::event::KeyCode;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Color, Style};
-use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget};
 
 use super::MetricChart;
 use crate::format::{self, safe};
@@ -21,7 +20,7 @@ use crate::tui::action::Action;
 use crate::tui::app::{Ctx, Outcome, Refresh, View};
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
-use crate::tui::layout::{Areas, Shape, row_at};
+use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{Cells, DIM, HEADER, SELECTED, TITLE, put, service_color};
 
 const TYPE_W: u16 = 13;
@@ -261,17 +260,13 @@ impl View for MetricList {
                 self.rebuild(cx, store);
             }
             Action::Click(x, y) => {
-                if let Some(row) = row_at(cx.layout(Shape::List).body, *x, *y) {
-                    let idx = self.cursor.offset + row;
-                    if idx < self.rows.len() {
-                        if idx == self.cursor.selected {
-                            return self.open_selected();
-                        }
-                        self.cursor.selected = idx;
-                    }
+                if self
+                    .cursor
+                    .click(cx.layout(Shape::List).body, self.rows.len(), *x, *y)
+                {
+                    return self.open_selected();
                 }
             }
-            Action::Resize(..) => self.cursor.clamp(self.rows.len(), height),
             other => {
                 self.cursor.apply(other, self.rows.len(), height);
             }
@@ -305,7 +300,21 @@ impl View for MetricList {
             return;
         }
         if store.metrics.metrics().is_empty() {
-            render_empty(cx, areas.body, buf);
+            super::render_empty(
+                cx,
+                super::Empty {
+                    waiting: "Waiting for metrics…",
+                    sdk: "Point an OpenTelemetry SDK's metric exporter at this viewer:",
+                    transport: format!(
+                        "(OTLP/gRPC; OTLP/HTTP: http://{}/v1/metrics) with OTEL_METRICS_EXPORTER=otlp",
+                        cx.http_addr
+                    ),
+                    demos: "The demos count requests and time them: cargo run -p demo-api, then cargo run -p demo-client",
+                    footer: "? for help · Tab for traces and logs",
+                },
+                areas.body,
+                buf,
+            );
             return;
         }
         let body = areas.body;
@@ -393,33 +402,6 @@ fn render_header(area: Rect, name_w: u16, buf: &mut Buffer) {
     ] {
         cells.put(buf, label, w, HEADER);
     }
-}
-
-fn render_empty(cx: &Ctx, area: Rect, buf: &mut Buffer) {
-    let lines = vec![
-        Line::styled("Waiting for metrics…", TITLE),
-        Line::raw(""),
-        Line::raw("Point an OpenTelemetry SDK's metric exporter at this viewer:"),
-        Line::styled(
-            format!("OTEL_EXPORTER_OTLP_ENDPOINT=http://{}", cx.grpc_addr),
-            Style::new().fg(Color::Cyan),
-        ),
-        Line::raw(format!(
-            "(OTLP/gRPC; OTLP/HTTP: http://{}/v1/metrics) with OTEL_METRICS_EXPORTER=otlp",
-            cx.http_addr
-        )),
-        Line::raw(""),
-        Line::raw(
-            "The demos count requests and time them: cargo run -p demo-api, then cargo run -p demo-client",
-        ),
-        Line::styled("? for help · Tab for traces and logs", DIM),
-    ];
-    let top = area.height.saturating_sub(lines.len() as u16) / 2;
-    let area = Rect::new(area.x, area.y + top, area.width, area.height - top);
-    Paragraph::new(lines)
-        .alignment(Alignment::Center)
-        .wrap(Wrap { trim: true })
-        .render(area, buf);
 }
 
 #[cfg(test)]

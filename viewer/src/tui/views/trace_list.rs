@@ -6,9 +6,8 @@ use std::time::{Duration, Instant};
 use crossterm::event::KeyCode;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Alignment, Rect};
-use ratatui::style::{Color, Style};
-use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::style::Style;
+use ratatui::widgets::{Paragraph, Widget};
 
 use super::TraceView;
 use crate::format::{self, safe};
@@ -18,7 +17,7 @@ use crate::tui::action::Action;
 use crate::tui::app::{Ctx, Outcome, Refresh, View};
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
-use crate::tui::layout::{Areas, Shape, row_at};
+use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{Cells, DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
 
 /// How often the list is rebuilt from the store while following, at most.
@@ -238,17 +237,13 @@ impl View for TraceList {
                 self.rebuild(cx, store, Instant::now());
             }
             Action::Click(x, y) => {
-                if let Some(row) = row_at(cx.layout(Shape::List).body, *x, *y) {
-                    let idx = self.cursor.offset + row;
-                    if idx < self.rows.len() {
-                        if idx == self.cursor.selected {
-                            return self.open_selected(cx, store);
-                        }
-                        self.cursor.selected = idx;
-                    }
+                if self
+                    .cursor
+                    .click(cx.layout(Shape::List).body, self.rows.len(), *x, *y)
+                {
+                    return self.open_selected(cx, store);
                 }
             }
-            Action::Resize(..) => self.cursor.clamp(self.rows.len(), height),
             other => {
                 self.cursor.apply(other, self.rows.len(), height);
             }
@@ -279,7 +274,18 @@ impl View for TraceList {
             return;
         }
         if store.stats().traces.traces == 0 {
-            render_empty(cx, areas.body, buf);
+            super::render_empty(
+                cx,
+                super::Empty {
+                    waiting: "Waiting for traces…",
+                    sdk: "Point an OpenTelemetry SDK at this viewer:",
+                    transport: format!("(OTLP/gRPC; for OTLP/HTTP use http://{})", cx.http_addr),
+                    demos: "Or run the demos: cargo run -p demo-api, then cargo run -p demo-client",
+                    footer: "? for help · q to quit",
+                },
+                areas.body,
+                buf,
+            );
             return;
         }
         render_header(areas.header, buf);
@@ -397,29 +403,4 @@ fn render_header(area: Rect, buf: &mut Buffer) {
         put(buf, x, area.y, label, w.min(end - x), HEADER);
         x += w;
     }
-}
-
-fn render_empty(cx: &Ctx, area: Rect, buf: &mut Buffer) {
-    let lines = vec![
-        Line::styled("Waiting for traces…", TITLE),
-        Line::raw(""),
-        Line::raw("Point an OpenTelemetry SDK at this viewer:"),
-        Line::styled(
-            format!("OTEL_EXPORTER_OTLP_ENDPOINT=http://{}", cx.grpc_addr),
-            Style::new().fg(Color::Cyan),
-        ),
-        Line::raw(format!(
-            "(OTLP/gRPC; for OTLP/HTTP use http://{})",
-            cx.http_addr
-        )),
-        Line::raw(""),
-        Line::raw("Or run the demos: cargo run -p demo-api, then cargo run -p demo-client"),
-        Line::styled("? for help · q to quit", DIM),
-    ];
-    let top = area.height.saturating_sub(lines.len() as u16) / 2;
-    let area = Rect::new(area.x, area.y + top, area.width, area.height - top);
-    Paragraph::new(lines)
-        .alignment(Alignment::Center)
-        .wrap(Wrap { trim: true })
-        .render(area, buf);
 }

@@ -22,7 +22,7 @@ use crate::tui::action::Action;
 use crate::tui::app::{Ctx, Outcome, Refresh, View};
 use crate::tui::cursor::{Cursor, Scroll};
 use crate::tui::keymap::Binding;
-use crate::tui::layout::{Areas, Shape, row_at};
+use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
 
 /// Deeper than this, a row shows its depth as a number instead of drawing every guide.
@@ -345,19 +345,14 @@ impl TraceView {
                 self.cursor.clamp(self.visible.len(), height);
             }
             Action::Click(x, y) => {
-                if let Some(row) = row_at(cx.layout(Shape::Split).body, *x, *y) {
-                    let idx = self.cursor.offset + row;
-                    if idx < self.visible.len() {
-                        if idx == self.cursor.selected {
-                            self.detail_scroll = Scroll::default();
-                            self.full_detail = true;
-                        } else {
-                            self.cursor.selected = idx;
-                        }
-                    }
+                if self
+                    .cursor
+                    .click(cx.layout(Shape::Split).body, self.visible.len(), *x, *y)
+                {
+                    self.detail_scroll = Scroll::default();
+                    self.full_detail = true;
                 }
             }
-            Action::Resize(..) => self.cursor.clamp(self.visible.len(), height),
             other => {
                 self.cursor.apply(other, self.visible.len(), height);
             }
