@@ -465,7 +465,6 @@ async fn log_bodies_are_escaped_and_cut_at_max_attr_len() {
 /// Senders differ (the Rust SDK exports some series' attributes sorted, others in the order they
 /// were recorded), and a collector between sender and viewer may reorder them.
 #[tokio::test]
-#[ignore = "viewer bug: store/metrics.rs keys a series by its attributes in arrival order"]
 async fn a_series_is_one_series_whatever_the_order_of_its_attributes() {
     let v = start(16 * 1024).await;
     let mut client = MetricsServiceClient::new(channel(&v).await);

@@ -231,7 +231,12 @@ impl Metrics {
         kind: MetricKind,
         p: NewPoint,
     ) {
-        let attrs = catalog.attrs(p.attrs.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        // Attributes are a set: the same ones in another order are the same series. Sorted by
+        // key (the first of a repeated key kept) before the look-up.
+        let mut sorted: Vec<&(compact_str::CompactString, Value)> = p.attrs.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        sorted.dedup_by(|b, a| a.0 == b.0);
+        let attrs = catalog.attrs(sorted.into_iter().map(|(k, v)| (k.as_str(), v.clone())));
         let key = series_key(metric, resource, scope, &attrs);
         let found = self.series_ids.get(&key).and_then(|ids| {
             ids.iter().copied().find(|&id| {
