@@ -1,9 +1,14 @@
-//! `loadgen`: an OTLP trace load generator in the spirit of the collector's telemetrygen.
+//! `loadgen`: an OTLP load generator in the spirit of the collector's telemetrygen, for traces,
+//! logs and metrics.
 //!
-//! Requests are encoded once ([`template`]) and sent with fresh trace ids, over gRPC (a tonic
-//! client sending the pre-encoded bytes) or HTTP (`POST /v1/traces`, protobuf). Nothing is
-//! retried: a refused request is counted, so the counts say exactly what the receiver took.
+//! Requests are encoded once ([`template`] for spans, [`logs`] for log records, [`metrics`] for
+//! metric points) and sent with fresh trace ids (and record numbers, or times), over gRPC (a
+//! tonic client sending the pre-encoded bytes) or HTTP (`POST /v1/traces`, `/v1/logs`,
+//! `/v1/metrics`, protobuf). Nothing is retried: a refused request is counted, so the counts say
+//! exactly what the receiver took.
 
+pub mod logs;
+pub mod metrics;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -22,6 +27,8 @@ use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, En
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
 
+pub use logs::LogTemplate;
+pub use metrics::{MetricShape, MetricTemplate};
 pub use template::{Shape, Template};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -30,39 +37,101 @@ pub enum Protocol {
     Http,
 }
 
+/// What to send.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Signal {
+    /// Spans, in whole traces.
+    #[default]
+    Traces,
+    /// Log records, one per span of each trace (same ids, no spans sent).
+    Logs,
+    /// Metric data points: every series of every metric at one time per request.
+    Metrics,
+}
+
+impl Signal {
+    /// What one item is called, plural.
+    #[must_use]
+    pub fn items(self) -> &'static str {
+        match self {
+            Self::Traces => "spans",
+            Self::Logs => "log records",
+            Self::Metrics => "metric points",
+        }
+    }
+
+    /// The gRPC method's path.
+    fn grpc_path(self) -> &'static str {
+        match self {
+            Self::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            Self::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+            Self::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+        }
+    }
+
+    /// The OTLP/HTTP path.
+    fn http_path(self) -> &'static str {
+        match self {
+            Self::Traces => "/v1/traces",
+            Self::Logs => "/v1/logs",
+            Self::Metrics => "/v1/metrics",
+        }
+    }
+}
+
 /// The command line of `loadgen`.
 #[derive(Clone, Debug, clap::Parser)]
 #[command(
     name = "loadgen",
     version,
-    about = "Sends OTLP trace load to a receiver and counts what it accepted."
+    about = "Sends OTLP load (traces, logs or metrics) to a receiver and counts what it accepted."
 )]
 pub struct LoadOptions {
-    /// Where to send: a gRPC endpoint, or an HTTP base URL (`/v1/traces` is appended).
+    /// Where to send: a gRPC endpoint, or an HTTP base URL (`/v1/traces`, `/v1/logs` or
+    /// `/v1/metrics` is appended).
     /// Default: http://127.0.0.1:4317 for gRPC, http://127.0.0.1:4318 for HTTP.
     #[arg(long)]
     pub endpoint: Option<String>,
+    /// What to send: spans; log records (one per span of each trace, with its trace and span
+    /// ids; 5 attributes unless --attributes says otherwise); or metric points (--metrics
+    /// metrics of --series series each per request, a third each counters, gauges and
+    /// histograms; each worker sends as its own service instance, so its series are its own).
+    #[arg(long, value_enum, default_value_t = Signal::Traces)]
+    pub signal: Signal,
     /// Concurrent senders, one connection and one request in flight each.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub workers: u64,
-    /// Spans per second across all workers; 0 sends as fast as the receiver answers.
+    /// Spans (log records, metric points) per second across all workers; 0 sends as fast as
+    /// the receiver answers.
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
     /// Stop after this long (e.g. 10s, 2m).
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub duration: Option<Duration>,
-    /// Stop after this many traces in all (default: 1 when no --duration is given).
-    #[arg(long)]
+    /// Stop after this many traces in all (traces and logs; default: 1 trace, or 1 request of
+    /// metrics, when neither this, --requests nor --duration is given).
+    #[arg(long, conflicts_with = "requests")]
     pub traces: Option<u64>,
-    /// Child spans under each root span.
+    /// Stop after this many requests in all.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Child spans under each root span (logs: one record per span).
     #[arg(long, default_value_t = 0)]
     pub child_spans: usize,
-    /// Attributes on every span (typical HTTP ones first, then numbered extras).
-    #[arg(long, default_value_t = 2)]
-    pub attributes: usize,
-    /// Spans per request (rounded down to whole traces, at least one trace).
+    /// Attributes on every span (typical HTTP ones first, then numbered extras) or log record
+    /// (function, namespace, thread, status, item, duration, then numbered extras). Default: 2
+    /// for spans, 5 for log records.
+    #[arg(long)]
+    pub attributes: Option<usize>,
+    /// Spans (log records) per request (rounded down to whole traces, at least one trace).
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: u64,
+    /// Metrics: metrics per request.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub metrics: u64,
+    /// Metrics: series per metric (and worker).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub series: u64,
     /// Give each span of a request its own status, path, full URL, client address and body
     /// size (the attribute values that differ between real requests); without it every span
     /// carries the same values.
@@ -76,15 +145,47 @@ pub struct LoadOptions {
 }
 
 impl LoadOptions {
+    /// The shape of trace requests, and of log requests (a record per span).
     #[must_use]
     pub fn shape(&self) -> Shape {
+        let attributes = self.attributes.unwrap_or(match self.signal {
+            Signal::Logs => 5,
+            Signal::Traces | Signal::Metrics => 2,
+        });
         Shape {
             varied: self.varied,
             ..Shape::for_batch(
                 self.child_spans,
-                self.attributes,
+                attributes,
                 usize::try_from(self.batch_size).unwrap_or(usize::MAX),
             )
+        }
+    }
+
+    /// The shape of metric requests.
+    #[must_use]
+    pub fn metric_shape(&self) -> MetricShape {
+        MetricShape {
+            metrics: usize::try_from(self.metrics).unwrap_or(usize::MAX),
+            series: usize::try_from(self.series).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// Items (spans, log records, metric points) in one full request.
+    #[must_use]
+    pub fn items_per_request(&self) -> usize {
+        match self.signal {
+            Signal::Traces | Signal::Logs => self.shape().spans_per_request(),
+            Signal::Metrics => self.metric_shape().points_per_request(),
+        }
+    }
+
+    /// What the workers claim, one request at a time: traces for spans and logs, requests
+    /// for metrics.
+    fn units_per_request(&self) -> u64 {
+        match self.signal {
+            Signal::Traces | Signal::Logs => self.shape().traces_per_request as u64,
+            Signal::Metrics => 1,
         }
     }
 
@@ -98,18 +199,23 @@ impl LoadOptions {
         })
     }
 
-    fn trace_limit(&self) -> Option<u64> {
-        match (self.traces, self.duration) {
-            (Some(n), _) => Some(n),
-            (None, None) => Some(1),
-            (None, Some(_)) => None,
+    /// The limit in units (see [`LoadOptions::units_per_request`]).
+    fn limit(&self) -> Option<u64> {
+        let per_request = self.units_per_request();
+        match (self.traces, self.requests, self.duration) {
+            (Some(n), _, _) if self.signal != Signal::Metrics => Some(n),
+            (_, Some(n), _) => Some(n.saturating_mul(per_request)),
+            (_, _, Some(_)) => None,
+            _ => Some(1),
         }
     }
 }
 
-/// What a run sent and what became of it. Span counts.
+/// What a run sent and what became of it. Counts of items: spans, log records or metric points.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// What the items are (`Signal::items`).
+    pub items: &'static str,
     pub requests: u64,
     pub sent: u64,
     /// In requests answered with success, minus those the receiver rejected.
@@ -122,13 +228,13 @@ pub struct Summary {
     pub failed: u64,
     /// Encoded (uncompressed) bytes sent.
     pub bytes: u64,
-    /// Refused spans by status (gRPC code name or HTTP status).
+    /// Refused items by status (gRPC code name or HTTP status).
     pub refusals: BTreeMap<String, u64>,
     pub elapsed: Duration,
 }
 
 impl Summary {
-    /// Spans sent per second.
+    /// Items sent per second.
     #[must_use]
     pub fn rate(&self) -> f64 {
         #[allow(clippy::cast_precision_loss)]
@@ -152,9 +258,14 @@ impl Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let items = if self.items.is_empty() {
+            "items"
+        } else {
+            self.items
+        };
         write!(
             f,
-            "sent {} spans in {} requests ({} bytes) in {:.2}s: {:.0} spans/s; accepted {}, refused {}, rejected {}, failed {}",
+            "sent {} {items} in {} requests ({} bytes) in {:.2}s: {:.0} {items}/s; accepted {}, refused {}, rejected {}, failed {}",
             self.sent,
             self.requests,
             self.bytes,
@@ -184,7 +295,9 @@ enum Answer {
     Failed(String),
 }
 
-/// Sends pre-encoded request bytes and decodes the response.
+/// Sends pre-encoded request bytes and decodes the response. The three signals' responses
+/// are the same message on the wire (a partial success, field 1, whose field 1 is the count of
+/// rejected items), so the trace response's type reads them all.
 #[derive(Clone, Copy, Default)]
 struct RawCodec;
 
@@ -234,7 +347,10 @@ fn rejected_of(resp: &ExportTraceServiceResponse) -> u64 {
 }
 
 enum Client {
-    Grpc(tonic::client::Grpc<Channel>),
+    Grpc {
+        grpc: tonic::client::Grpc<Channel>,
+        path: &'static str,
+    },
     Http {
         client: reqwest::Client,
         url: String,
@@ -257,14 +373,18 @@ impl Client {
                 if opts.gzip {
                     grpc = grpc.send_compressed(CompressionEncoding::Gzip);
                 }
-                Self::Grpc(grpc)
+                Self::Grpc {
+                    grpc,
+                    path: opts.signal.grpc_path(),
+                }
             }
             Protocol::Http => {
                 let base = endpoint.trim_end_matches('/');
-                let url = if base.ends_with("/v1/traces") {
+                let path = opts.signal.http_path();
+                let url = if base.ends_with(path) {
                     base.to_owned()
                 } else {
-                    format!("{base}/v1/traces")
+                    format!("{base}{path}")
                 };
                 Self::Http {
                     client: reqwest::Client::new(),
@@ -277,13 +397,11 @@ impl Client {
 
     async fn send(&mut self, body: Vec<u8>) -> Answer {
         match self {
-            Self::Grpc(grpc) => {
+            Self::Grpc { grpc, path } => {
                 if let Err(e) = grpc.ready().await {
                     return Answer::Failed(e.to_string());
                 }
-                let path = PathAndQuery::from_static(
-                    "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-                );
+                let path = PathAndQuery::from_static(path);
                 match grpc
                     .unary(tonic::Request::new(Bytes::from(body)), path, RawCodec)
                     .await
@@ -327,49 +445,112 @@ impl Client {
     }
 }
 
+/// Pre-encoded requests of one signal.
+enum Requests {
+    Traces(Template),
+    Logs(LogTemplate),
+    Metrics(MetricTemplate),
+}
+
+impl Requests {
+    /// Requests of `units` traces (spans, logs) from `instance` (metrics).
+    fn new(plan: &Plan, units: u64, instance: usize) -> Self {
+        let shape = Shape {
+            traces_per_request: usize::try_from(units).unwrap_or(1),
+            ..plan.shape
+        };
+        match plan.signal {
+            Signal::Traces => Self::Traces(Template::new(shape, plan.start_unix_nano)),
+            Signal::Logs => Self::Logs(LogTemplate::new(shape, plan.start_unix_nano)),
+            Signal::Metrics => Self::Metrics(MetricTemplate::new(
+                plan.metric_shape,
+                plan.start_unix_nano,
+                &format!("loadgen-{instance}"),
+            )),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Traces(t) => t.len(),
+            Self::Logs(t) => t.len(),
+            Self::Metrics(t) => t.len(),
+        }
+    }
+
+    /// Items in one request.
+    fn items(&self) -> u64 {
+        match self {
+            Self::Traces(t) => t.shape.spans_per_request() as u64,
+            Self::Logs(t) => t.shape.spans_per_request() as u64,
+            Self::Metrics(t) => t.shape.points_per_request() as u64,
+        }
+    }
+}
+
 /// What the workers share.
 struct Plan {
+    signal: Signal,
     shape: Shape,
-    full: Template,
+    metric_shape: MetricShape,
+    /// Requests of whole traces (spans, logs); metrics workers have their own.
+    full: Option<Requests>,
     start_unix_nano: u64,
     /// Trace ids are `nonce << 64 | n` for the n-th trace of the run.
     nonce: u128,
+    /// Traces (spans, logs) or requests (metrics) to send in all.
     limit: Option<u64>,
+    /// Traces or requests claimed so far.
     claimed: AtomicU64,
+    per_request: u64,
     deadline: Option<Instant>,
     stop: AtomicBool,
     /// Seconds between one worker's requests, when rate-limited.
     interval: Option<Duration>,
 }
 
-/// Sends load as `opts` says until the trace limit, the duration, or `stop` completes.
+/// Nanoseconds since the Unix epoch.
+fn unix_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Sends load as `opts` says until the limit, the duration, or `stop` completes.
 pub async fn run(
     opts: &LoadOptions,
     stop: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<Summary> {
-    let shape = opts.shape();
-    let start_unix_nano = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    if opts.signal == Signal::Metrics && opts.traces.is_some() {
+        anyhow::bail!("--traces counts traces; for metrics, use --requests or --duration");
+    }
+    let start_unix_nano = unix_nanos();
     let interval = (opts.rate > 0).then(|| {
         #[allow(clippy::cast_precision_loss)]
-        let secs = shape.spans_per_request() as f64 * opts.workers as f64 / opts.rate as f64;
+        let secs = opts.items_per_request() as f64 * opts.workers as f64 / opts.rate as f64;
         Duration::from_secs_f64(secs)
     });
     // Different runs never reuse trace ids; zero is never used.
     let nonce = u128::from((start_unix_nano >> 10).max(1));
     let started = Instant::now();
-    let plan = Arc::new(Plan {
-        shape,
-        full: Template::new(shape, start_unix_nano),
+    let mut plan = Plan {
+        signal: opts.signal,
+        shape: opts.shape(),
+        metric_shape: opts.metric_shape(),
+        full: None,
         start_unix_nano,
         nonce,
-        limit: opts.trace_limit(),
+        limit: opts.limit(),
         claimed: AtomicU64::new(0),
+        per_request: opts.units_per_request(),
         deadline: opts.duration.map(|d| started + d),
         stop: AtomicBool::new(false),
         interval,
-    });
+    };
+    if opts.signal != Signal::Metrics {
+        plan.full = Some(Requests::new(&plan, plan.per_request, 0));
+    }
+    let plan = Arc::new(plan);
     let mut clients = Vec::new();
     for _ in 0..opts.workers {
         clients.push(Client::connect(opts).await?);
@@ -392,6 +573,7 @@ pub async fn run(
             all.await
         }
     };
+    summary.items = opts.signal.items();
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
@@ -408,8 +590,12 @@ async fn futures_join(workers: Vec<tokio::task::JoinHandle<Summary>>) -> Summary
 
 async fn worker(plan: Arc<Plan>, mut client: Client, index: usize) -> Summary {
     let mut s = Summary::default();
-    let per_request = plan.shape.traces_per_request as u64;
-    let mut partial: Option<Template> = None;
+    let per_request = plan.per_request;
+    // A metrics worker's own series (its own service instance); a last, shorter request.
+    let own = (plan.signal == Signal::Metrics).then(|| Requests::new(&plan, 1, index));
+    let mut partial: Option<Requests> = None;
+    // Metric points carry the time they are sent, strictly increasing per worker.
+    let mut last_time = 0u64;
     let mut next = Instant::now();
     if let Some(interval) = plan.interval {
         // Spread the workers' sends over one interval.
@@ -425,39 +611,40 @@ async fn worker(plan: Arc<Plan>, mut client: Client, index: usize) -> Summary {
             Some(limit) => per_request.min(limit - first),
             None => per_request,
         };
-        let template = if n == per_request {
-            &plan.full
-        } else {
-            partial.get_or_insert_with(|| {
-                let shape = Shape {
-                    traces_per_request: usize::try_from(n).unwrap_or(1),
-                    ..plan.shape
-                };
-                Template::new(shape, plan.start_unix_nano)
-            })
+        let requests = match (&own, &plan.full) {
+            (Some(own), _) => own,
+            (None, Some(full)) if n == per_request => full,
+            _ => partial.get_or_insert_with(|| Requests::new(&plan, n, index)),
         };
         if let Some(interval) = plan.interval {
             tokio::time::sleep_until(next.into()).await;
             next += interval;
         }
-        let mut body = Vec::with_capacity(template.len());
-        template.render((plan.nonce << 64) | u128::from(first), &mut body);
-        let spans = template.shape.spans_per_request() as u64;
+        let mut body = Vec::with_capacity(requests.len());
+        match requests {
+            Requests::Traces(t) => t.render((plan.nonce << 64) | u128::from(first), &mut body),
+            Requests::Logs(t) => t.render((plan.nonce << 64) | u128::from(first), &mut body),
+            Requests::Metrics(t) => {
+                last_time = unix_nanos().max(last_time + 1);
+                t.render(last_time, &mut body);
+            }
+        }
+        let items = requests.items();
         s.requests += 1;
-        s.sent += spans;
+        s.sent += items;
         s.bytes += body.len() as u64;
         match client.send(body).await {
             Answer::Accepted { rejected } => {
                 s.rejected += rejected;
-                s.accepted += spans.saturating_sub(rejected);
+                s.accepted += items.saturating_sub(rejected);
             }
             Answer::Refused(why) => {
-                s.refused += spans;
-                *s.refusals.entry(why).or_default() += spans;
+                s.refused += items;
+                *s.refusals.entry(why).or_default() += items;
             }
             Answer::Failed(why) => {
-                s.failed += spans;
-                *s.refusals.entry(format!("failed: {why}")).or_default() += spans;
+                s.failed += items;
+                *s.refusals.entry(format!("failed: {why}")).or_default() += items;
             }
         }
     }
@@ -520,5 +707,96 @@ mod tests {
         assert_eq!(distinct(values(true, "client.address")), 100);
         assert_eq!(distinct(values(true, "http.request.method")), 1);
         assert_eq!(distinct(values(false, "url.full")), 1);
+    }
+
+    mod logs {
+        use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+        use opentelemetry_proto::tonic::common::v1::any_value;
+        use prost::Message as _;
+
+        use crate::loadgen::logs::{LogTemplate, request};
+        use crate::loadgen::template::Shape;
+
+        #[test]
+        fn rendered_requests_are_the_requests_with_real_ids() {
+            let shape = Shape::for_batch(4, 5, 50);
+            let t = LogTemplate::new(shape, 1_700_000_000_000_000_000);
+            let mut out = Vec::new();
+            let base = (7u128 << 64) | 1234;
+            t.render(base, &mut out);
+            let direct = request(&shape, 1_700_000_000_000_000_000, Some(base)).encode_to_vec();
+            assert_eq!(out, direct);
+            let req = ExportLogsServiceRequest::decode(out.as_slice()).unwrap();
+            let records = &req.resource_logs[0].scope_logs[0].log_records;
+            assert_eq!(records.len(), 50);
+            assert!(records.iter().all(|r| r.attributes.len() == 5));
+            let bodies: std::collections::HashSet<String> = records
+                .iter()
+                .map(|r| match &r.body.as_ref().unwrap().value {
+                    Some(any_value::Value::StringValue(s)) => s.clone(),
+                    _ => panic!("a string body"),
+                })
+                .collect();
+            assert_eq!(bodies.len(), 50, "every body differs");
+            assert!(
+                bodies.iter().all(|b| (40..=80).contains(&b.len())),
+                "{bodies:?}"
+            );
+            assert!(
+                bodies
+                    .iter()
+                    .any(|b| b.contains(&format!("{:016x}", 1234 * 5 + 49)))
+            );
+            // The next request's bodies differ from this one's.
+            let mut next = Vec::new();
+            t.render(base + 10, &mut next);
+            let req2 = ExportLogsServiceRequest::decode(next.as_slice()).unwrap();
+            assert_ne!(
+                req2.resource_logs[0].scope_logs[0].log_records[0].body,
+                records[0].body
+            );
+        }
+    }
+
+    mod metrics {
+        use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+        use opentelemetry_proto::tonic::metrics::v1::metric;
+        use prost::Message as _;
+
+        use crate::loadgen::metrics::{BOUNDS, MetricShape, MetricTemplate, request};
+
+        #[test]
+        fn rendered_requests_are_the_requests_at_their_time() {
+            let shape = MetricShape {
+                metrics: 7,
+                series: 600,
+            };
+            let t = MetricTemplate::new(shape, 1_000, "a");
+            let mut out = Vec::new();
+            t.render(5_000_000, &mut out);
+            assert_eq!(out, request(&shape, 1_000, 5_000_000, "a").encode_to_vec());
+            let req = ExportMetricsServiceRequest::decode(out.as_slice()).unwrap();
+            let metrics = &req.resource_metrics[0].scope_metrics[0].metrics;
+            assert_eq!(metrics.len(), 7);
+            let names: std::collections::HashSet<&str> =
+                metrics.iter().map(|m| m.name.as_str()).collect();
+            assert_eq!(names.len(), 7);
+            // Every series of a metric has its own attributes.
+            let Some(metric::Data::Histogram(h)) = &metrics[2].data else {
+                panic!("the third metric is a histogram");
+            };
+            let sets: std::collections::HashSet<String> = h
+                .data_points
+                .iter()
+                .map(|p| format!("{:?}", p.attributes))
+                .collect();
+            assert_eq!(sets.len(), 600);
+            assert!(
+                h.data_points
+                    .iter()
+                    .all(|p| p.bucket_counts.len() == BOUNDS.len() + 1
+                        && p.count == p.bucket_counts.iter().sum::<u64>())
+            );
+        }
     }
 }

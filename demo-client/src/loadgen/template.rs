@@ -12,7 +12,7 @@ use prost::Message as _;
 
 /// The first 8 bytes of every placeholder trace id in a template; the last 8 are the trace's
 /// number within the request. Chosen so it cannot occur elsewhere in the encoding.
-const MARKER: [u8; 8] = [0xa5, 0x5a, 0xc3, 0x3c, 0x96, 0x69, 0x0f, 0xf0];
+pub const MARKER: [u8; 8] = [0xa5, 0x5a, 0xc3, 0x3c, 0x96, 0x69, 0x0f, 0xf0];
 
 /// What the requests look like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,12 +201,7 @@ pub fn request(
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
-                attributes: vec![
-                    str_kv("service.name", "loadgen"),
-                    str_kv("service.version", "0.1.0"),
-                    str_kv("host.name", "loadgen-host"),
-                    str_kv("telemetry.sdk.language", "rust"),
-                ],
+                attributes: resource_attributes(),
                 ..Resource::default()
             }),
             scope_spans: vec![ScopeSpans {
@@ -223,6 +218,35 @@ pub fn request(
     }
 }
 
+/// The resource attributes every request carries.
+#[must_use]
+pub fn resource_attributes() -> Vec<KeyValue> {
+    vec![
+        str_kv("service.name", "loadgen"),
+        str_kv("service.version", "0.1.0"),
+        str_kv("host.name", "loadgen-host"),
+        str_kv("telemetry.sdk.language", "rust"),
+    ]
+}
+
+/// The placeholder trace ids in an encoded request: each one's byte offset, with the trace's
+/// number in the request.
+#[must_use]
+pub fn find_trace_ids(bytes: &[u8]) -> Vec<(usize, u64)> {
+    let mut ids = Vec::new();
+    let mut i = 0;
+    while i + 16 <= bytes.len() {
+        if bytes[i..i + 8] == MARKER {
+            let k = u64::from_be_bytes(bytes[i + 8..i + 16].try_into().unwrap_or_default());
+            ids.push((i, k));
+            i += 16;
+        } else {
+            i += 1;
+        }
+    }
+    ids
+}
+
 /// An encoded request and where its trace ids sit.
 #[derive(Clone, Debug)]
 pub struct Template {
@@ -236,17 +260,7 @@ impl Template {
     #[must_use]
     pub fn new(shape: Shape, start_unix_nano: u64) -> Self {
         let bytes = request(&shape, start_unix_nano, None).encode_to_vec();
-        let mut ids = Vec::with_capacity(shape.spans_per_request());
-        let mut i = 0;
-        while i + 16 <= bytes.len() {
-            if bytes[i..i + 8] == MARKER {
-                let k = u64::from_be_bytes(bytes[i + 8..i + 16].try_into().unwrap_or_default());
-                ids.push((i, k));
-                i += 16;
-            } else {
-                i += 1;
-            }
-        }
+        let ids = find_trace_ids(&bytes);
         debug_assert_eq!(ids.len(), shape.spans_per_request());
         Self { shape, bytes, ids }
     }
