@@ -229,6 +229,11 @@ impl PointValue {
     }
 }
 
+/// Bucket counts added up, saturating (a sender's counts are not to be trusted).
+fn sum_counts(counts: impl Iterator<Item = u64>) -> u64 {
+    counts.fold(0u64, u64::saturating_add)
+}
+
 /// Rank-th measurement's place among bucket counts: the bucket index and how far into it.
 #[allow(clippy::cast_precision_loss)]
 fn locate(counts: impl Iterator<Item = u64>, total: u64, q: f64) -> Option<(usize, f64)> {
@@ -243,11 +248,11 @@ fn locate(counts: impl Iterator<Item = u64>, total: u64, q: f64) -> Option<(usiz
             continue;
         }
         last = Some(i);
-        if (below + c) as f64 >= rank {
+        if below.saturating_add(c) as f64 >= rank {
             let into = ((rank - below as f64) / c as f64).clamp(0.0, 1.0);
             return Some((i, into));
         }
-        below += c;
+        below = below.saturating_add(c);
     }
     last.map(|i| (i, 1.0))
 }
@@ -255,7 +260,7 @@ fn locate(counts: impl Iterator<Item = u64>, total: u64, q: f64) -> Option<(usiz
 impl Histogram {
     #[must_use]
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        let total: u64 = self.counts.iter().sum();
+        let total = sum_counts(self.counts.iter().copied());
         let (i, into) = locate(self.counts.iter().copied(), total, q)?;
         let n = self.bounds.len();
         // The open-ended buckets are closed by min and max where known.
@@ -289,7 +294,7 @@ impl ExpHistogram {
     #[must_use]
     pub fn bucket_bounds(&self, index: i32) -> (f64, f64) {
         let base = self.base();
-        (base.powi(index), base.powi(index + 1))
+        (base.powi(index), base.powi(index.saturating_add(1)))
     }
 
     #[must_use]
@@ -303,17 +308,26 @@ impl ExpHistogram {
             .copied()
             .chain(std::iter::once(self.zero_count))
             .chain(self.positive.iter().copied());
-        let total =
-            self.negative.iter().sum::<u64>() + self.zero_count + self.positive.iter().sum::<u64>();
+        let total = sum_counts(
+            self.negative
+                .iter()
+                .chain(&self.positive)
+                .chain(std::iter::once(&self.zero_count))
+                .copied(),
+        );
         let (i, into) = locate(counts, total, q)?;
         let value = if i < neg {
-            let idx = self.negative_offset + i32::try_from(neg - 1 - i).unwrap_or(0);
+            let idx = self
+                .negative_offset
+                .saturating_add(i32::try_from(neg - 1 - i).unwrap_or(0));
             let (lo, hi) = self.bucket_bounds(idx);
             -(hi - (hi - lo) * into)
         } else if i == neg {
             0.0
         } else {
-            let idx = self.positive_offset + i32::try_from(i - neg - 1).unwrap_or(0);
+            let idx = self
+                .positive_offset
+                .saturating_add(i32::try_from(i - neg - 1).unwrap_or(0));
             let (lo, hi) = self.bucket_bounds(idx);
             lo + (hi - lo) * into
         };
@@ -328,7 +342,7 @@ mod tests {
 
     fn hist(bounds: &[f64], counts: &[u64]) -> Histogram {
         Histogram {
-            count: counts.iter().sum(),
+            count: sum_counts(counts.iter().copied()),
             sum: None,
             min: None,
             max: None,
@@ -382,6 +396,12 @@ mod tests {
         };
         // Values in (-4, -2] then (-2, -1]: the lowest quarter lies in the first.
         assert_eq!(neg.quantile(0.25), Some(-3.0));
+    }
+
+    #[test]
+    fn huge_counts_do_not_overflow() {
+        let h = hist(&[1.0], &[u64::MAX, u64::MAX]);
+        assert!(h.quantile(0.99).is_some());
     }
 
     #[test]

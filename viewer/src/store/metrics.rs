@@ -382,11 +382,11 @@ fn merge(a: &PointValue, b: &PointValue) -> Option<PointValue> {
                 x.counts
                     .iter()
                     .zip(y.counts.iter())
-                    .map(|(a, b)| a + b)
+                    .map(|(a, b)| a.saturating_add(*b))
                     .collect()
             };
             Some(PointValue::Histogram(Box::new(Histogram {
-                count: x.count + y.count,
+                count: x.count.saturating_add(y.count),
                 sum: add_opt(x.sum, y.sum),
                 min: min_opt(x.min, y.min),
                 max: max_opt(x.max, y.max),
@@ -408,12 +408,12 @@ fn merge(a: &PointValue, b: &PointValue) -> Option<PointValue> {
                 &y.negative,
             )?;
             Some(PointValue::ExpHistogram(Box::new(ExpHistogram {
-                count: x.count + y.count,
+                count: x.count.saturating_add(y.count),
                 sum: add_opt(x.sum, y.sum),
                 min: min_opt(x.min, y.min),
                 max: max_opt(x.max, y.max),
                 scale: x.scale,
-                zero_count: x.zero_count + y.zero_count,
+                zero_count: x.zero_count.saturating_add(y.zero_count),
                 positive_offset,
                 positive,
                 negative_offset,
@@ -443,7 +443,7 @@ fn add_buckets(ao: i32, a: &[u64], bo: i32, b: &[u64]) -> Option<(i32, Box<[u64]
     for (off, run) in [(ao, a), (bo, b)] {
         let at = usize::try_from(i64::from(off) - start).ok()?;
         for (i, c) in run.iter().enumerate() {
-            out[at + i] += c;
+            out[at + i] = out[at + i].saturating_add(*c);
         }
     }
     Some((i32::try_from(start).ok()?, out.into()))

@@ -486,7 +486,9 @@ impl MetricChart {
                     v.push(("0".to_owned(), h.zero_count));
                 }
                 for (i, c) in h.positive.iter().enumerate() {
-                    let idx = h.positive_offset + i32::try_from(i).unwrap_or(0);
+                    let idx = h
+                        .positive_offset
+                        .saturating_add(i32::try_from(i).unwrap_or(0));
                     let (_, hi) = h.bucket_bounds(idx);
                     v.push((format!("≤{}", label_with_unit(hi, unit)), *c));
                 }
@@ -511,7 +513,7 @@ impl MetricChart {
             .map(|c| {
                 (
                     c.last().map(|(l, _)| l.clone()).unwrap_or_default(),
-                    c.iter().map(|(_, n)| n).sum(),
+                    c.iter().fold(0u64, |t, (_, n)| t.saturating_add(*n)),
                 )
             })
             .collect();
