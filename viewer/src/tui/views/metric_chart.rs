@@ -21,7 +21,7 @@ use rustc_hash::FxHashSet;
 use super::log_list::open_trace;
 use super::metric_list::{label_with_unit, with_unit};
 use crate::format::{self, safe};
-use crate::model::{Histogram, PointValue, SpanId, TraceId};
+use crate::model::{Attr, Histogram, PointValue, SpanId, TraceId};
 use crate::store::Store;
 use crate::store::metrics::{Metric, MetricId, Point, Series, SeriesId};
 use crate::tui::action::Action;
@@ -247,13 +247,14 @@ fn quantile_line(s: &Series, q: f64) -> impl Iterator<Item = (u64, f64)> + '_ {
     )
 }
 
-/// The attributes of a series as `k=v k=v`, and its service when the metric has several.
-fn series_label(store: &Store, s: &Series, with_service: bool) -> String {
+/// The attributes of a series as `k=v k=v`, and its service when the metric has several;
+/// attributes every series shares (`common`) are left out, so what tells them apart shows.
+fn series_label(store: &Store, s: &Series, with_service: bool, common: &[Attr]) -> String {
     let mut out = String::new();
     if with_service {
         out.push_str(&safe(store.catalog.service(s.resource)));
     }
-    for a in &s.attrs {
+    for a in s.attrs.iter().filter(|a| !common.contains(a)) {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -262,9 +263,29 @@ fn series_label(store: &Store, s: &Series, with_service: bool) -> String {
         out.push_str(&safe(&store.value_text(&a.value())));
     }
     if out.is_empty() {
-        out.push_str("(no attributes)");
+        out.push_str(if s.attrs.is_empty() {
+            "(no attributes)"
+        } else {
+            "(common attributes only)"
+        });
     }
     out
+}
+
+/// The attributes every one of `series` has (with the same value), when there are several.
+fn common_attrs(series: &[(SeriesId, &Series)]) -> Vec<Attr> {
+    let Some(((_, first), rest)) = series.split_first() else {
+        return Vec::new();
+    };
+    if rest.is_empty() {
+        return Vec::new();
+    }
+    first
+        .attrs
+        .iter()
+        .filter(|a| rest.iter().all(|(_, s)| s.attrs.contains(a)))
+        .cloned()
+        .collect()
 }
 
 /// Axis bounds padded a little, never empty.
@@ -549,6 +570,7 @@ impl MetricChart {
         let series = self.series(store);
         let services: FxHashSet<_> = series.iter().map(|(_, s)| s.resource).collect();
         let several = services.len() > 1;
+        let common = common_attrs(&series);
         let unit = store.str(metric.unit);
         put(
             buf,
@@ -579,7 +601,7 @@ impl MetricChart {
                         .count_sum()
                         .map_or_else(String::new, |(c, _)| format!("n={c}")),
                 });
-            let label = format!("{} {}", series_label(store, s, several), latest);
+            let label = format!("{} {}", series_label(store, s, several, &common), latest);
             let style = if shown { Style::new() } else { DIM };
             x = put(
                 buf,
@@ -637,7 +659,7 @@ impl View for MetricChart {
                 if let Some(text) = text {
                     let query = crate::store::filter::Query::new(text);
                     for (id, s) in self.series(store) {
-                        if !query.matches(&series_label(store, s, true)) {
+                        if !query.matches(&series_label(store, s, true, &[])) {
                             self.hidden.insert(id);
                         }
                     }
