@@ -835,4 +835,32 @@ mod tests {
         };
         assert_eq!(d.count, 2);
     }
+
+    #[test]
+    fn the_legend_leaves_out_what_every_series_shares() {
+        use crate::model::{ResourceId, ScopeId, Sym};
+        let series = |b: i64| Series {
+            metric: 0,
+            resource: ResourceId(0),
+            scope: ScopeId(0),
+            attrs: vec![
+                Attr::Sym {
+                    key: Sym(1),
+                    value: Sym(2),
+                },
+                Attr::Int {
+                    key: Sym(3),
+                    value: b,
+                },
+            ]
+            .into(),
+            points: std::collections::VecDeque::new(),
+            exemplars: std::collections::VecDeque::new(),
+            resets: 0,
+        };
+        let (a, b) = (series(1), series(2));
+        let common = common_attrs(&[(0, &a), (1, &b)]);
+        assert_eq!(common, vec![a.attrs[0].clone()]);
+        assert!(common_attrs(&[(0, &a)]).is_empty(), "one series shows all");
+    }
 }
