@@ -6,16 +6,24 @@
 #                                    # with per-span values: loadgen --varied), both receivers
 #   SPANS=200000 bench/compare.sh    # fewer spans per run
 #   ROUNDS=5 bench/compare.sh        # more rounds (default 3; the summary takes medians)
+#   VIEWER_BEFORE=path bench/compare.sh  # a third receiver: another viewer binary (e.g. an
+#                                    # earlier commit's, built elsewhere), run in turn with the
+#                                    # others, and the ratio viewer/before
 #   bench/compare.sh sustained       # the viewer alone, in its terminal UI on a pseudo-terminal:
 #                                    # fixed rate above its cap, RSS sampled, input latency timed
+#   bench/compare.sh logs            # log records (loadgen --signal logs), both receivers;
+#                                    # RECORDS=1000000 by default
+#   bench/compare.sh metrics         # metric points (loadgen --signal metrics), both receivers;
+#                                    # POINTS=1000000 by default
 #
-# Figures, per receiver and span shape:
-#   spans/cpu-s  spans accepted per second of the receiving process's own CPU time
-#                (utime+stime from /proc/PID/stat, read before the load and after it settles)
-#   B/span       resident memory growth / spans accepted (the viewer holds every span: its
-#                --max-spans is set above the run's total; rotel holds none)
+# Figures, per receiver and span shape (or signal):
+#   spans/cpu-s  spans (records, points) accepted per second of the receiving process's own CPU
+#                time (utime+stime from /proc/PID/stat, read before the load and after it settles)
+#   B/span       resident memory growth / spans (records, points) accepted (the viewer holds
+#                every one: its caps are set above the run's total; rotel holds none)
+#   wire B       (logs, metrics) protobuf bytes sent per record or point, uncompressed
 #   startup      from exec to the gRPC port accepting connections
-# and the binaries' sizes. Loopback only; every run is bounded in spans and time.
+# and the binaries' sizes. Loopback only; every run is bounded in items and time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +35,13 @@ PORT=${PORT:-24317}
 RATE=${RATE:-20000}              # sustained mode: spans/s
 MINUTES=${MINUTES:-2}            # sustained mode: how long
 CAP=${CAP:-1000000}              # sustained mode: the viewer's --max-spans
-ROUNDS=${ROUNDS:-3}              # compare mode: rounds, alternating the receivers
+ROUNDS=${ROUNDS:-3}              # compare, logs, metrics modes: rounds, alternating the receivers
+RECORDS=${RECORDS:-1000000}      # logs mode: log records per run
+RECORDS_PER_TRACE=${RECORDS_PER_TRACE:-5}
+LOG_ATTRIBUTES=${LOG_ATTRIBUTES:-5}
+POINTS=${POINTS:-1000000}        # metrics mode: points per run
+METRICS=${METRICS:-16}           # metrics mode: metrics per request...
+SERIES=${SERIES:-32}             # ...of this many series each, per loadgen worker
 VENV=target/bench-venv
 TICK=$(getconf CLK_TCK)
 
@@ -87,9 +101,16 @@ start_receiver() { # name -> sets PID, STARTUP_MS
     local t0
     t0=$(now_ns)
     case $1 in
-    viewer)
-        target/release/viewer --headless --grpc-addr "127.0.0.1:$PORT" \
+    before)
+        "$VIEWER_BEFORE" --headless --grpc-addr "127.0.0.1:$PORT" \
             --http-addr "127.0.0.1:$((PORT + 1))" --max-spans "${2:-$((SPANS * 2))}" >/dev/null &
+        ;;
+    viewer)
+        # Every cap above what a run sends: the viewer holds all of it.
+        target/release/viewer --headless --grpc-addr "127.0.0.1:$PORT" \
+            --http-addr "127.0.0.1:$((PORT + 1))" --max-spans "${2:-$((SPANS * 2))}" \
+            --max-logs "$((RECORDS * 2))" --max-series 100000 --max-points 100000 \
+            --max-memory-mb 16384 >/dev/null &
         ;;
     rotel)
         "$ROTEL" start --otlp-grpc-endpoint "127.0.0.1:$PORT" \
@@ -114,6 +135,8 @@ loadgen() {
 
 accepted_of() { sed -n 's/.*accepted \([0-9]*\),.*/\1/p' <<<"$1"; }
 refused_of() { sed -n 's/.*refused \([0-9]*\),.*/\1/p' <<<"$1"; }
+sent_of() { sed -n 's/^sent \([0-9]*\) .*/\1/p' <<<"$1"; }
+bytes_of() { sed -n 's/.* requests (\([0-9]*\) bytes).*/\1/p' <<<"$1"; }
 
 compare() {
     ROTEL=$(rotel_bin)
@@ -127,7 +150,7 @@ compare() {
         for shape in small:2 typical:14 varied:14:--varied; do
             local name attrs flag
             IFS=: read -r name attrs flag <<<"$shape"
-            for rx in viewer rotel; do
+            for rx in viewer rotel ${VIEWER_BEFORE:+before}; do
                 start_receiver "$rx"
                 sleep 0.5
                 local rss0 cpu0 out accepted refused cpu1 rss1
@@ -165,12 +188,99 @@ compare() {
     printf "%s\n" "${rows[@]}"
     echo
     echo "binary size: viewer $vsize bytes ($vstripped stripped), rotel-agent $rsize bytes ($("$ROTEL" --version))"
-    echo "median spans per CPU-second over $ROUNDS round(s), and the ratio viewer/rotel:"
+    echo "median spans per CPU-second over $ROUNDS round(s), and the ratio viewer/rotel${VIEWER_BEFORE:+ (and viewer/before: $VIEWER_BEFORE)}:"
     printf "%s\n" "${rows[@]}" | sort -k1,1 -k2,2 -k7,7n | awk '
         { key = $1 "/" $2; n[key]++; v[key, n[key]] = $7; shapes[$2] = 1 }
         function median(k) { c = n[k]; return c % 2 ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2 }
         END { for (s in shapes) { vm = median("viewer/" s); rm = median("rotel/" s)
-              printf "  %-8s viewer %9.0f  rotel %9.0f  ratio %.2f\n", s, vm, rm, (rm > 0 ? vm / rm : 0) } }'
+              printf "  %-8s viewer %9.0f  rotel %9.0f  ratio %.2f", s, vm, rm, (rm > 0 ? vm / rm : 0)
+              if (n["before/" s] > 0) { bm = median("before/" s); printf "  before %9.0f  viewer/before %.2f", bm, (bm > 0 ? vm / bm : 0) }
+              printf "\n" } }'
+}
+
+# One receiver under one load: appends a row to ROWS. Args: receiver, label, round, expected
+# count, then loadgen's arguments.
+measure() {
+    local rx=$1 label=$2 round=$3 want=$4
+    shift 4
+    start_receiver "$rx"
+    sleep 0.5
+    local rss0 cpu0 out accepted refused cpu1 rss1 sent bytes
+    rss0=$(rss_kib "$PID")
+    cpu0=$(cpu_ticks "$PID")
+    out=$(loadgen "$@")
+    wait_settled "$PID"
+    cpu1=$(cpu_ticks "$PID")
+    rss1=$(rss_kib "$PID")
+    accepted=$(accepted_of "$out")
+    refused=$(refused_of "$out")
+    sent=$(sent_of "$out")
+    bytes=$(bytes_of "$out")
+    log "round $round, $rx $label: $out"
+    stop_receiver
+    if [[ $accepted != "$want" ]]; then
+        log "$rx accepted ${accepted:-no} $label of $want"
+        exit 1
+    fi
+    ROWS+=("$(awk -v rx="$rx" -v shape="$label" -v a="$accepted" -v r="$refused" \
+        -v c="$((cpu1 - cpu0))" -v t="$TICK" -v m="$((rss1 - rss0))" -v s="$STARTUP_MS" \
+        -v n="$round" -v w="$bytes" -v sent="$sent" \
+        'BEGIN { cs = c / t; printf "%-8s %-8s %5d %10d %8d %8.2f %12.0f %8.0f %8.0f %8d\n",
+                 rx, shape, n, a, r, cs, (cs > 0 ? a / cs : 0), (a > 0 ? m * 1024 / a : 0),
+                 (sent > 0 ? w / sent : 0), s }')")
+}
+
+# Log records or metric points, both receivers, ROUNDS rounds alternating them.
+signal() {
+    local what=$1 unit label want
+    local args=()
+    case $what in
+    logs)
+        local traces=$((RECORDS / RECORDS_PER_TRACE))
+        want=$((traces * RECORDS_PER_TRACE))
+        unit=records
+        label=logs
+        args=(--signal logs --traces "$traces" --attributes "$LOG_ATTRIBUTES")
+        CHILD_SPANS=$((RECORDS_PER_TRACE - 1))
+        ;;
+    metrics)
+        local per=$((METRICS * SERIES))
+        local requests=$(((POINTS + per - 1) / per))
+        want=$((requests * per))
+        unit=points
+        label=metrics
+        args=(--signal metrics --requests "$requests" --metrics "$METRICS" --series "$SERIES")
+        ;;
+    esac
+    ROTEL=$(rotel_bin)
+    build
+    ROWS=()
+    local round rx
+    for round in $(seq 1 "$ROUNDS"); do
+        for rx in viewer rotel; do
+            measure "$rx" "$label" "$round" "$want" "${args[@]}"
+        done
+    done
+    echo
+    case $what in
+    logs)
+        echo "$(nproc) cores; $want log records per run ($RECORDS_PER_TRACE per trace, $LOG_ATTRIBUTES attributes, bodies of 40-80 characters), $BATCH-record requests, $WORKERS loadgen workers, gRPC, $ROUNDS round(s)"
+        ;;
+    metrics)
+        echo "$(nproc) cores; $want metric points per run ($METRICS metrics of $SERIES series per worker: $((METRICS * SERIES * WORKERS)) series; counters, gauges, histograms), $((METRICS * SERIES))-point requests, $WORKERS loadgen workers, gRPC, $ROUNDS round(s)"
+        ;;
+    esac
+    printf "%-8s %-8s %5s %10s %8s %8s %12s %8s %8s %8s\n" receiver signal round accepted refused cpu-s "$unit/cpu-s" "B/${unit%s}" "wire B" startup
+    printf "%s\n" "${ROWS[@]}"
+    echo
+    echo "median $unit per CPU-second over $ROUNDS round(s), and the ratio viewer/rotel; the viewer's resident growth per ${unit%s} held against the wire size:"
+    printf "%s\n" "${ROWS[@]}" | sort -k1,1 -k7,7n | awk '
+        { n[$1]++; v[$1, n[$1]] = $7; b[$1, n[$1]] = $8; wire = $9 }
+        function median(k) { c = n[k]; return c % 2 ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2 }
+        END { vm = median("viewer"); rm = median("rotel")
+              printf "  viewer %9.0f  rotel %9.0f  ratio %.2f\n", vm, rm, (rm > 0 ? vm / rm : 0)
+              lo = hi = b["viewer", 1]; for (i = 2; i <= n["viewer"]; i++) { x = b["viewer", i]; if (x < lo) lo = x; if (x > hi) hi = x }
+              printf "  viewer memory %.0f-%.0f B per held item; wire %.0f B per item\n", lo, hi, wire }'
 }
 
 sustained() {
@@ -212,8 +322,9 @@ sustained() {
 case ${1:-compare} in
 compare) compare ;;
 sustained) sustained ;;
+logs | metrics) signal "$1" ;;
 *)
-    echo "usage: $0 [compare|sustained]" >&2
+    echo "usage: $0 [compare|sustained|logs|metrics]" >&2
     exit 2
     ;;
 esac
