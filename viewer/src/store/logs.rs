@@ -5,10 +5,11 @@
 use std::collections::VecDeque;
 use std::mem::size_of;
 
+use compact_str::CompactString;
 use rustc_hash::FxHashMap;
 
-use crate::catalog::{Catalog, Remap};
-use crate::model::{LogBatch, LogRecord, SpanId, TraceId, Value};
+use crate::catalog::{Catalog, MAX_INTERNED_VALUE, Remap};
+use crate::model::{Attr, LogBatch, LogRecord, OwnedAttr, SpanId, Sym, TraceId, Value};
 
 /// What the log store counts; all cumulative except `records` and `bytes`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,9 +30,92 @@ pub struct LogStats {
 /// stored has sequence number n.
 pub type LogSeq = u64;
 
+/// Records per chunk of the ring.
+const CHUNK: usize = 4096;
+
+/// The records in arrival order, in chunks of [`CHUNK`]: growing never copies what is held
+/// (a single `VecDeque` would copy every record, under the store's lock, and briefly hold them
+/// twice, each time it doubles), and at most one chunk is allocated beyond what is held. Every
+/// chunk but the first and the last is full.
+#[derive(Default)]
+struct Ring {
+    chunks: VecDeque<VecDeque<LogRecord>>,
+    len: usize,
+}
+
+impl Ring {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, i: usize) -> Option<&LogRecord> {
+        let front = self.chunks.front()?;
+        if i < front.len() {
+            return front.get(i);
+        }
+        let j = i - front.len();
+        self.chunks.get(1 + j / CHUNK)?.get(j % CHUNK)
+    }
+
+    fn push_back(&mut self, record: LogRecord) {
+        match self.chunks.back_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push_back(record),
+            _ => {
+                let mut chunk = VecDeque::with_capacity(CHUNK);
+                chunk.push_back(record);
+                self.chunks.push_back(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn pop_front(&mut self) -> Option<LogRecord> {
+        let front = self.chunks.front_mut()?;
+        let record = front.pop_front()?;
+        if front.is_empty() {
+            self.chunks.pop_front();
+        }
+        self.len -= 1;
+        Some(record)
+    }
+
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &LogRecord> + '_ {
+        self.chunks.iter().flatten()
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut LogRecord> + '_ {
+        self.chunks.iter_mut().flatten()
+    }
+}
+
+/// Records with their sequence numbers, either way.
+struct Numbered<I> {
+    records: I,
+    front: LogSeq,
+    back: LogSeq,
+}
+
+impl<'a, I: DoubleEndedIterator<Item = &'a LogRecord>> Iterator for Numbered<I> {
+    type Item = (LogSeq, &'a LogRecord);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let r = self.records.next()?;
+        self.front += 1;
+        Some((self.front - 1, r))
+    }
+}
+
+impl<'a, I: DoubleEndedIterator<Item = &'a LogRecord>> DoubleEndedIterator for Numbered<I> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let r = self.records.next_back()?;
+        self.back -= 1;
+        Some((self.back, r))
+    }
+}
+
 /// The log store. See the module docs.
 pub struct Logs {
-    ring: VecDeque<LogRecord>,
+    ring: Ring,
     /// Sequence number of the ring's front.
     first: LogSeq,
     /// Per trace, the sequence numbers of its records, oldest first.
@@ -46,7 +130,7 @@ impl Logs {
     #[must_use]
     pub fn new(max_records: usize) -> Self {
         Self {
-            ring: VecDeque::new(),
+            ring: Ring::default(),
             first: 0,
             by_trace: FxHashMap::default(),
             max_records: max_records.max(1),
@@ -84,7 +168,7 @@ impl Logs {
 
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.ring.is_empty()
+        self.ring.len() == 0
     }
 
     /// Sequence numbers held now: `first..end`.
@@ -102,11 +186,11 @@ impl Logs {
 
     /// Every record held, oldest first, with its sequence number.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (LogSeq, &LogRecord)> + '_ {
-        let first = self.first;
-        self.ring
-            .iter()
-            .enumerate()
-            .map(move |(i, r)| (first + i as u64, r))
+        Numbered {
+            records: self.ring.iter(),
+            front: self.first,
+            back: self.first + self.ring.len() as u64,
+        }
     }
 
     /// A trace's records in arrival order, with their sequence numbers.
@@ -134,9 +218,17 @@ impl Logs {
     }
 
     /// Adds a batch of records, then evicts the oldest while over the caps.
+    ///
+    /// Bodies are kept as they are, not interned: they are mostly unique (they carry ids,
+    /// durations, counts), so a table entry would cost more than the text, and ones up to 24
+    /// bytes are held inline anyway (see [`repack`] for longer ones). Keys, severity texts and short attribute values are
+    /// interned, each first compared with the previous record's at the same position (records
+    /// of one scope mostly repeat them), which is cheaper than hashing it again.
     pub fn ingest(&mut self, catalog: &mut Catalog, batch: LogBatch) {
         self.stats.received += batch.rejected;
         self.stats.rejected += batch.rejected;
+        // Valid for this batch only: a compaction may renumber symbols between batches.
+        let mut memo = Memo::default();
         for rl in batch.resources {
             let attrs: Vec<(&str, Value)> = rl
                 .attrs
@@ -155,10 +247,10 @@ impl Logs {
                         resource,
                         scope,
                         severity: r.severity,
-                        severity_text: catalog.intern(&r.severity_text),
-                        event_name: catalog.intern(&r.event_name),
-                        body: catalog.value(r.body),
-                        attrs: catalog.attrs(r.attrs.iter().map(|(k, v)| (k.as_str(), v.clone()))),
+                        severity_text: memo.intern(catalog, Slot::Severity, &r.severity_text),
+                        event_name: memo.intern(catalog, Slot::EventName, &r.event_name),
+                        body: repack(r.body),
+                        attrs: memo.attrs(catalog, r.attrs),
                     };
                     self.push(record);
                 }
@@ -210,7 +302,7 @@ impl Logs {
 
     /// Renumbers every symbol, resource and scope the held records use (see [`Catalog`]).
     pub fn remap(&mut self, remap: &mut Remap) {
-        for r in &mut self.ring {
+        for r in self.ring.iter_mut() {
             r.resource = remap.resource(r.resource);
             r.scope = remap.scope(r.scope);
             r.severity_text = remap.sym(r.severity_text);
@@ -221,6 +313,86 @@ impl Logs {
             remap.attrs(&mut r.attrs);
         }
         self.generation += 1;
+    }
+}
+
+/// A body as kept: a string on the heap is copied into an allocation made here, on the store
+/// thread. The one it arrived in was made by the decoder among the request's temporaries, all
+/// freed but it, so keeping it would keep their allocator pages part-used (about 15 bytes more
+/// resident per record, measured with `bench/compare.sh logs`).
+fn repack(v: Value) -> Value {
+    match v {
+        Value::Str(s) if s.is_heap_allocated() => Value::Str(CompactString::from(s.as_str())),
+        other => other,
+    }
+}
+
+/// What a memo position holds.
+#[derive(Clone, Copy)]
+enum Slot {
+    Severity,
+    EventName,
+    Key(usize),
+    Value(usize),
+}
+
+/// The strings the previous record had at each position, with their symbols.
+#[derive(Default)]
+struct Memo {
+    severity: Option<(CompactString, Sym)>,
+    event_name: Option<(CompactString, Sym)>,
+    keys: Vec<Option<(CompactString, Sym)>>,
+    values: Vec<Option<(CompactString, Sym)>>,
+}
+
+impl Memo {
+    fn slot(&mut self, slot: Slot) -> &mut Option<(CompactString, Sym)> {
+        let grow = |v: &mut Vec<Option<(CompactString, Sym)>>, i: usize| {
+            if v.len() <= i {
+                v.resize(i + 1, None);
+            }
+        };
+        match slot {
+            Slot::Severity => &mut self.severity,
+            Slot::EventName => &mut self.event_name,
+            Slot::Key(i) => {
+                grow(&mut self.keys, i);
+                &mut self.keys[i]
+            }
+            Slot::Value(i) => {
+                grow(&mut self.values, i);
+                &mut self.values[i]
+            }
+        }
+    }
+
+    /// `s` interned, through the memo at `slot`.
+    fn intern(&mut self, catalog: &mut Catalog, slot: Slot, s: &str) -> Sym {
+        let memo = self.slot(slot);
+        if let Some((last, sym)) = memo
+            && last.as_str() == s
+        {
+            return *sym;
+        }
+        let sym = catalog.intern(s);
+        *memo = Some((CompactString::from(s), sym));
+        sym
+    }
+
+    /// Attributes as stored (as [`Catalog::attrs`] makes them), through the memo.
+    fn attrs(&mut self, catalog: &mut Catalog, attrs: Vec<OwnedAttr>) -> Box<[Attr]> {
+        let mut out = Vec::with_capacity(attrs.len());
+        for (i, (k, v)) in attrs.into_iter().enumerate() {
+            let key = self.intern(catalog, Slot::Key(i), &k);
+            let value = match v {
+                Value::Str(s) if s.len() <= MAX_INTERNED_VALUE => {
+                    Value::Sym(self.intern(catalog, Slot::Value(i), &s))
+                }
+                other => other,
+            };
+            out.push(Attr::new(key, value));
+        }
+        out.into_boxed_slice()
     }
 }
 
@@ -336,5 +508,54 @@ mod tests {
         assert!(s.bytes <= 64 * 1024, "{s:?}");
         assert!(s.evicted > 80 && s.records >= 10, "{s:?}");
         assert!(logs.count_of_trace(1) as u64 == s.records);
+    }
+
+    #[test]
+    fn records_are_found_across_chunks_while_the_oldest_go() {
+        // More records than fit in a few chunks, evicted in steps that do not fall on chunk
+        // boundaries: every record held is found by its sequence number, in order both ways.
+        let mut c = Catalog::default();
+        let max = 2 * CHUNK + 123;
+        let mut logs = Logs::new(max);
+        let mut sent = 0u64;
+        for n in [1, CHUNK - 1, 3, CHUNK + 7, 2 * CHUNK, 5, 777] {
+            let records = (0..n)
+                .map(|i| {
+                    record(
+                        u128::from(sent + i as u64) % 97 + 1,
+                        1,
+                        &(sent + i as u64).to_string(),
+                    )
+                })
+                .collect();
+            logs.ingest(&mut c, batch("api", records));
+            sent += n as u64;
+            let held = logs.seqs();
+            assert_eq!(held.end, sent);
+            assert_eq!(held.end - held.start, sent.min(max as u64));
+            for seq in [
+                held.start,
+                held.start + 1,
+                held.end - 1,
+                (held.start + held.end) / 2,
+            ]
+            .into_iter()
+            .filter(|s| held.contains(s))
+            {
+                assert_eq!(c.value_text(&logs.get(seq).unwrap().body), seq.to_string());
+            }
+            assert!(logs.get(held.end).is_none());
+            assert!(held.start == 0 || logs.get(held.start - 1).is_none());
+            let forward: Vec<LogSeq> = logs.iter().map(|(s, _)| s).collect();
+            assert_eq!(forward, held.clone().collect::<Vec<_>>());
+            let backward: Vec<LogSeq> = logs.iter().rev().take(3).map(|(s, _)| s).collect();
+            let last3 = held.end.saturating_sub(3).max(held.start)..held.end;
+            assert_eq!(backward, last3.rev().collect::<Vec<_>>());
+            assert!(
+                logs.iter()
+                    .all(|(s, r)| c.value_text(&r.body) == s.to_string())
+            );
+        }
+        assert_eq!(logs.stats().evicted, sent - max as u64);
     }
 }
