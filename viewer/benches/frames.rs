@@ -247,8 +247,84 @@ fn bench_step(
     });
 }
 
+/// Where a chart's time goes: 50 lines of 266 points each (1,000 points thinned to twice the
+/// width, as the chart view does) drawn by ratatui's `Chart` (one `Dataset` each) and by one
+/// `Canvas` painting every line on one layer.
+fn chart_drawing(c: &mut Criterion) {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use ratatui::style::{Color, Style};
+    use ratatui::symbols::Marker;
+    use ratatui::widgets::canvas::{Canvas, Line as CanvasLine};
+    use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Widget};
+
+    let area = Rect::new(0, 0, 133, 44);
+    #[allow(clippy::cast_precision_loss)]
+    let lines: Vec<Vec<(f64, f64)>> = (0..50)
+        .map(|s| {
+            (0..266)
+                .map(|i| {
+                    let x = -266.0 + f64::from(i);
+                    (
+                        x,
+                        100.0 + 10.0 * s as f64 + 30.0 * (x / 20.0 + s as f64).sin(),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let colors = [
+        Color::Cyan,
+        Color::Yellow,
+        Color::Green,
+        Color::Magenta,
+        Color::Red,
+    ];
+    let mut g = c.benchmark_group("chart_drawing");
+    g.bench_function("ratatui_chart_50_datasets", |b| {
+        let mut buf = Buffer::empty(area);
+        b.iter(|| {
+            let datasets: Vec<Dataset<'_>> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, pts)| {
+                    Dataset::default()
+                        .marker(Marker::Braille)
+                        .graph_type(GraphType::Line)
+                        .style(Style::new().fg(colors[i % colors.len()]))
+                        .data(pts)
+                })
+                .collect();
+            Chart::new(datasets)
+                .x_axis(Axis::default().bounds([-266.0, 0.0]))
+                .y_axis(Axis::default().bounds([0.0, 700.0]))
+                .render(area, &mut buf);
+        });
+    });
+    g.bench_function("one_canvas_layer_50_lines", |b| {
+        let mut buf = Buffer::empty(area);
+        b.iter(|| {
+            Canvas::default()
+                .marker(Marker::Braille)
+                .x_bounds([-266.0, 0.0])
+                .y_bounds([0.0, 700.0])
+                .paint(|ctx| {
+                    for (i, pts) in lines.iter().enumerate() {
+                        let color = colors[i % colors.len()];
+                        for w in pts.windows(2) {
+                            ctx.draw(&CanvasLine::new(w[0].0, w[0].1, w[1].0, w[1].1, color));
+                        }
+                    }
+                })
+                .render(area, &mut buf);
+        });
+    });
+    g.finish();
+}
+
 /// Metric charts of 50 series of 1,000 points.
 fn charts(c: &mut Criterion) {
+    chart_drawing(c);
     for (name, chart) in [
         ("frame/chart_gauge_50x1000", Chart::Gauge),
         ("frame/chart_counter_rate_50x1000", Chart::Counter),
