@@ -229,6 +229,9 @@ impl Logs {
         self.stats.rejected += batch.rejected;
         // Valid for this batch only: a compaction may renumber symbols between batches.
         let mut memo = Memo::default();
+        // Records of one trace mostly come one after the other: each run goes into the trace
+        // index with one look-up.
+        let mut run = Run::default();
         for rl in batch.resources {
             let attrs: Vec<(&str, Value)> = rl
                 .attrs
@@ -252,52 +255,62 @@ impl Logs {
                         body: repack(r.body),
                         attrs: memo.attrs(catalog, r.attrs),
                     };
-                    self.push(record);
+                    let seq = self.first + self.ring.len() as u64;
+                    if !run.extend(record.trace_id, seq) {
+                        self.index(&run);
+                        run = Run::new(record.trace_id, seq);
+                    }
+                    self.stats.bytes += record_bytes(&record) as u64;
+                    self.stats.records += 1;
+                    self.ring.push_back(record);
                 }
             }
         }
+        self.index(&run);
         self.generation += 1;
+        // The oldest go, a run of one trace's records at a time out of the index.
+        let mut gone = Run::default();
         while self.ring.len() > self.max_records || self.stats.bytes as usize > self.max_bytes {
-            if !self.pop_oldest() {
+            let Some(record) = self.ring.pop_front() else {
                 break;
+            };
+            let seq = self.first;
+            self.first += 1;
+            if !gone.extend(record.trace_id, seq) {
+                self.unindex(&gone);
+                gone = Run::new(record.trace_id, seq);
             }
+            self.stats.bytes -= record_bytes(&record) as u64;
+            self.stats.records -= 1;
+            self.stats.evicted += 1;
         }
+        self.unindex(&gone);
     }
 
-    fn push(&mut self, record: LogRecord) {
-        let seq = self.first + self.ring.len() as u64;
-        if record.trace_id != 0 {
+    /// Adds a run of new records to its trace's list.
+    fn index(&mut self, run: &Run) {
+        if run.trace != 0 && run.count > 0 {
             self.by_trace
-                .entry(record.trace_id)
+                .entry(run.trace)
                 .or_default()
-                .push_back(seq);
+                .extend(run.first..run.first + run.count);
         }
-        self.stats.bytes += record_bytes(&record) as u64;
-        self.stats.records += 1;
-        self.ring.push_back(record);
     }
 
-    fn pop_oldest(&mut self) -> bool {
-        let Some(record) = self.ring.pop_front() else {
-            return false;
-        };
-        let seq = self.first;
-        self.first += 1;
-        if record.trace_id != 0
-            && let Some(seqs) = self.by_trace.get_mut(&record.trace_id)
-        {
-            // The oldest record of all is the oldest of its trace.
-            if seqs.front() == Some(&seq) {
+    /// Takes a run of evicted records off its trace's list: the oldest records of all are the
+    /// oldest of their trace.
+    fn unindex(&mut self, run: &Run) {
+        if run.trace == 0 || run.count == 0 {
+            return;
+        }
+        if let Some(seqs) = self.by_trace.get_mut(&run.trace) {
+            while seqs.front().is_some_and(|&s| s < run.first + run.count) {
                 seqs.pop_front();
             }
             if seqs.is_empty() {
-                self.by_trace.remove(&record.trace_id);
+                self.by_trace.remove(&run.trace);
             }
         }
-        self.stats.bytes -= record_bytes(&record) as u64;
-        self.stats.records -= 1;
-        self.stats.evicted += 1;
-        true
     }
 
     /// Renumbers every symbol, resource and scope the held records use (see [`Catalog`]).
@@ -313,6 +326,33 @@ impl Logs {
             remap.attrs(&mut r.attrs);
         }
         self.generation += 1;
+    }
+}
+
+/// Consecutive records (by sequence number) of one trace.
+#[derive(Default)]
+struct Run {
+    trace: TraceId,
+    first: LogSeq,
+    count: u64,
+}
+
+impl Run {
+    fn new(trace: TraceId, first: LogSeq) -> Self {
+        Self {
+            trace,
+            first,
+            count: 1,
+        }
+    }
+
+    /// Takes in the record `seq` of `trace` if it continues the run.
+    fn extend(&mut self, trace: TraceId, seq: LogSeq) -> bool {
+        let continues = self.count > 0 && trace == self.trace && seq == self.first + self.count;
+        if continues {
+            self.count += 1;
+        }
+        continues
     }
 }
 
@@ -557,5 +597,43 @@ mod tests {
             );
         }
         assert_eq!(logs.stats().evicted, sent - max as u64);
+    }
+
+    #[test]
+    fn runs_of_one_trace_are_indexed_and_evicted_in_part() {
+        // Runs of records of one trace, interleaved with others and with records of no trace,
+        // evicted with a cut inside a run: each trace lists exactly its records still held.
+        let mut c = Catalog::default();
+        let mut logs = Logs::new(7);
+        let first = vec![
+            record(1, 1, "a0"),
+            record(1, 2, "a1"),
+            record(1, 3, "a2"),
+            record(0, 0, "none"),
+            record(2, 1, "b0"),
+            record(2, 1, "b1"),
+            record(1, 4, "a3"),
+        ];
+        logs.ingest(&mut c, batch("api", first));
+        assert_eq!(bodies(&c, logs.of_trace(1)), ["a0", "a1", "a2", "a3"]);
+        // Two more: a0 and a1 go, the cut falls inside trace 1's first run.
+        logs.ingest(
+            &mut c,
+            batch("api", vec![record(2, 2, "b2"), record(1, 5, "a4")]),
+        );
+        assert_eq!(bodies(&c, logs.of_trace(1)), ["a2", "a3", "a4"]);
+        assert_eq!(bodies(&c, logs.of_trace(2)), ["b0", "b1", "b2"]);
+        // Four more of trace 3: a2, none, b0, b1 go.
+        let more = (0..4).map(|i| record(3, 1, &format!("c{i}"))).collect();
+        logs.ingest(&mut c, batch("api", more));
+        assert_eq!(bodies(&c, logs.of_trace(1)), ["a3", "a4"]);
+        assert_eq!(bodies(&c, logs.of_trace(2)), ["b2"]);
+        assert_eq!(logs.count_of_trace(3), 4);
+        // Everything of trace 2 goes: it leaves the index.
+        let more = (0..3).map(|i| record(3, 1, &format!("d{i}"))).collect();
+        logs.ingest(&mut c, batch("api", more));
+        assert_eq!(logs.count_of_trace(2), 0);
+        assert!(!logs.by_trace.contains_key(&2));
+        assert_eq!(logs.stats().evicted, 9);
     }
 }
