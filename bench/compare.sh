@@ -102,8 +102,12 @@ start_receiver() { # name -> sets PID, STARTUP_MS
     t0=$(now_ns)
     case $1 in
     before)
+        # In the logs and metrics modes with the viewer's caps (BEFORE_FLAGS); in the spans
+        # comparison with --max-spans only, so a binary from before those flags runs too.
+        # shellcheck disable=SC2086 # BEFORE_FLAGS is words or nothing
         "$VIEWER_BEFORE" --headless --grpc-addr "127.0.0.1:$PORT" \
-            --http-addr "127.0.0.1:$((PORT + 1))" --max-spans "${2:-$((SPANS * 2))}" >/dev/null &
+            --http-addr "127.0.0.1:$((PORT + 1))" --max-spans "${2:-$((SPANS * 2))}" \
+            ${BEFORE_FLAGS:-} >/dev/null &
         ;;
     viewer)
         # Every cap above what a run sends: the viewer holds all of it.
@@ -254,10 +258,11 @@ signal() {
     esac
     ROTEL=$(rotel_bin)
     build
+    BEFORE_FLAGS="--max-logs $((RECORDS * 2)) --max-series 100000 --max-points 100000 --max-memory-mb 16384"
     ROWS=()
     local round rx
     for round in $(seq 1 "$ROUNDS"); do
-        for rx in viewer rotel; do
+        for rx in viewer rotel ${VIEWER_BEFORE:+before}; do
             measure "$rx" "$label" "$round" "$want" "${args[@]}"
         done
     done
@@ -273,12 +278,19 @@ signal() {
     printf "%-8s %-8s %5s %10s %8s %8s %12s %8s %8s %8s\n" receiver signal round accepted refused cpu-s "$unit/cpu-s" "B/${unit%s}" "wire B" startup
     printf "%s\n" "${ROWS[@]}"
     echo
-    echo "median $unit per CPU-second over $ROUNDS round(s), and the ratio viewer/rotel; the viewer's resident growth per ${unit%s} held against the wire size:"
-    printf "%s\n" "${ROWS[@]}" | sort -k1,1 -k7,7n | awk '
+    echo "median $unit per CPU-second over $ROUNDS round(s), and the ratio viewer/rotel (of the medians, and the median of each round's); the viewer's resident growth per ${unit%s} held against the wire size:"
+    printf "%s\n" "${ROWS[@]}" | awk '{ r[$1, $3] = $7; rounds = $3 > rounds ? $3 : rounds }
+        END { for (i = 1; i <= rounds; i++) if (r["rotel", i] > 0) print "ratio", r["viewer", i] / r["rotel", i]
+              for (i = 1; i <= rounds; i++) if (r["before", i] > 0) print "before_ratio", r["viewer", i] / r["before", i] }' |
+        sort -k1,1 -k2,2n >"target/bench-ratios.txt"
+    printf "%s\n" "${ROWS[@]}" | sort -k1,1 -k7,7n | awk -v ratios="target/bench-ratios.txt" '
         { n[$1]++; v[$1, n[$1]] = $7; b[$1, n[$1]] = $8; wire = $9 }
         function median(k) { c = n[k]; return c % 2 ? v[k, (c + 1) / 2] : (v[k, c / 2] + v[k, c / 2 + 1]) / 2 }
-        END { vm = median("viewer"); rm = median("rotel")
-              printf "  viewer %9.0f  rotel %9.0f  ratio %.2f\n", vm, rm, (rm > 0 ? vm / rm : 0)
+        END { while ((getline line < ratios) > 0) { split(line, f, " "); n[f[1]]++; v[f[1], n[f[1]]] = f[2] }
+              vm = median("viewer"); rm = median("rotel")
+              printf "  viewer %9.0f  rotel %9.0f  ratio %.2f (median of the rounds: %.2f)\n", vm, rm, (rm > 0 ? vm / rm : 0), median("ratio")
+              if (n["before"] > 0) { bm = median("before")
+                  printf "  before %9.0f  viewer/before %.2f (median of the rounds: %.2f)\n", bm, vm / bm, median("before_ratio") }
               lo = hi = b["viewer", 1]; for (i = 2; i <= n["viewer"]; i++) { x = b["viewer", i]; if (x < lo) lo = x; if (x > hi) hi = x }
               printf "  viewer memory %.0f-%.0f B per held item; wire %.0f B per item\n", lo, hi, wire }'
 }
