@@ -13,9 +13,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span as TextSpan};
-use ratatui::widgets::{
-    Axis, Bar, BarChart, BarGroup, Block, Borders, Chart, Dataset, GraphType, Widget,
-};
+use ratatui::widgets::canvas::{Canvas, Line as CanvasLine, Points};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Widget};
 use rustc_hash::FxHashSet;
 
 use super::log_list::open_trace;
@@ -313,6 +312,125 @@ fn bounds(lo: f64, hi: f64) -> [f64; 2] {
     [lo, hi + pad]
 }
 
+/// What a plot draws: bounds, tick labels (low, middle, high), lines and marked points.
+struct Plot<'a> {
+    x: [f64; 2],
+    y: [f64; 2],
+    x_labels: [String; 3],
+    y_labels: [String; 3],
+    lines: &'a [ChartLine],
+    marked: &'a [(f64, f64)],
+    chosen: &'a [(f64, f64)],
+}
+
+/// Draws a plot: axes with their labels, then every line into one braille canvas layer (one
+/// layer for all of them: ratatui's `Chart` keeps a layer per dataset, four times the cost of a
+/// 50-series frame, docs/BENCHMARKS.md), the exemplars on a layer above, and the named lines'
+/// legend in the top left corner.
+fn plot(p: &Plot<'_>, area: Rect, buf: &mut Buffer) {
+    if area.width < 8 || area.height < 4 {
+        return;
+    }
+    let axis = Style::new().fg(Color::DarkGray);
+    let label_w = p
+        .y_labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(area.width as usize / 3) as u16;
+    let plot = Rect::new(
+        area.x + label_w + 1,
+        area.y,
+        area.width - label_w - 1,
+        area.height - 2,
+    );
+    // The y axis: labels right-aligned at the top, middle and bottom rows.
+    let bottom = plot.y + plot.height - 1;
+    for (label, row) in p
+        .y_labels
+        .iter()
+        .zip([bottom, plot.y + (plot.height - 1) / 2, plot.y])
+    {
+        let w = (label.chars().count() as u16).min(label_w);
+        put(buf, area.x + label_w - w, row, label, w, axis);
+    }
+    for row in plot.y..=bottom {
+        put(buf, area.x + label_w, row, "│", 1, axis);
+    }
+    let x_axis = bottom + 1;
+    put(buf, area.x + label_w, x_axis, "└", 1, axis);
+    put(
+        buf,
+        plot.x,
+        x_axis,
+        &"─".repeat(plot.width as usize),
+        plot.width,
+        axis,
+    );
+    // The x axis: labels at the left, in the middle and at the right.
+    let row = x_axis + 1;
+    let [left, mid, right] = &p.x_labels;
+    put(buf, plot.x, row, left, plot.width, axis);
+    let mid_w = mid.chars().count() as u16;
+    put(
+        buf,
+        plot.x + (plot.width.saturating_sub(mid_w)) / 2,
+        row,
+        mid,
+        mid_w.min(plot.width),
+        axis,
+    );
+    let right_w = (right.chars().count() as u16).min(plot.width);
+    put(
+        buf,
+        plot.x + plot.width - right_w,
+        row,
+        right,
+        right_w,
+        axis,
+    );
+    Canvas::default()
+        .marker(Marker::Braille)
+        .x_bounds(p.x)
+        .y_bounds(p.y)
+        .paint(|ctx| {
+            for (_, color, pts) in p.lines {
+                for w in pts.windows(2) {
+                    ctx.draw(&CanvasLine::new(w[0].0, w[0].1, w[1].0, w[1].1, *color));
+                }
+                if let [only] = pts.as_slice() {
+                    ctx.draw(&Points {
+                        coords: &[*only],
+                        color: *color,
+                    });
+                }
+            }
+            if !p.marked.is_empty() || !p.chosen.is_empty() {
+                ctx.layer();
+                ctx.draw(&Points {
+                    coords: p.marked,
+                    color: Color::White,
+                });
+                ctx.draw(&Points {
+                    coords: p.chosen,
+                    color: Color::LightRed,
+                });
+            }
+        })
+        .render(plot, buf);
+    // The named lines' legend.
+    for (i, (name, color, _)) in p.lines.iter().filter(|(n, _, _)| !n.is_empty()).enumerate() {
+        let row = plot.y + i as u16;
+        if row > bottom {
+            break;
+        }
+        let text = format!("■ {name}");
+        let w = (text.chars().count() as u16).min(plot.width);
+        put(buf, plot.x, row, &text, w, Style::new().fg(*color));
+    }
+}
+
 impl MetricChart {
     fn render_lines(
         &self,
@@ -399,79 +517,36 @@ impl MetricChart {
         }
         let y = bounds(y_lo, y_hi);
         let x = if x_lo < 0.0 { [x_lo, 0.0] } else { [-1.0, 0.0] };
-        let mut datasets: Vec<Dataset<'_>> = lines
-            .iter()
-            .map(|(label, color, pts)| {
-                let d = Dataset::default()
-                    .marker(Marker::Braille)
-                    .graph_type(GraphType::Line)
-                    .style(Style::new().fg(*color))
-                    .data(pts);
-                if label.is_empty() {
-                    d
-                } else {
-                    d.name(label.clone())
-                }
-            })
-            .collect();
-        if !marked.is_empty() {
-            datasets.push(
-                Dataset::default()
-                    .marker(Marker::Dot)
-                    .graph_type(GraphType::Scatter)
-                    .style(Style::new().fg(Color::White))
-                    .data(&marked),
-            );
-        }
-        if !chosen.is_empty() {
-            datasets.push(
-                Dataset::default()
-                    .marker(Marker::Block)
-                    .graph_type(GraphType::Scatter)
-                    .style(Style::new().fg(Color::LightRed))
-                    .data(&chosen),
-            );
-        }
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let span_ns = (-x[0] * 1e9) as u64;
-        let x_labels = vec![
-            Line::raw(format!("-{}", format::duration(span_ns))),
-            Line::raw(format!("-{}", format::duration(span_ns / 2))),
-            Line::raw("now"),
+        let x_labels = [
+            format!("-{}", format::duration(span_ns)),
+            format!("-{}", format::duration(span_ns / 2)),
+            "now".to_owned(),
         ];
         let y_unit = if rate {
-            format!(
-                "{}/s",
-                if unit.is_empty() || unit == "1" {
-                    ""
-                } else {
-                    unit
-                }
-            )
+            format!("{unit}/s")
         } else {
             unit.to_owned()
         };
-        let y_labels = vec![
-            Line::raw(label_with_unit(y[0], &y_unit)),
-            Line::raw(label_with_unit((y[0] + y[1]) / 2.0, &y_unit)),
-            Line::raw(label_with_unit(y[1], &y_unit)),
+        let y_labels = [
+            label_with_unit(y[0], &y_unit),
+            label_with_unit((y[0] + y[1]) / 2.0, &y_unit),
+            label_with_unit(y[1], &y_unit),
         ];
-        Chart::new(datasets)
-            .x_axis(
-                Axis::default()
-                    .bounds(x)
-                    .labels(x_labels)
-                    .style(Style::new().fg(Color::DarkGray)),
-            )
-            .y_axis(
-                Axis::default()
-                    .bounds(y)
-                    .labels(y_labels)
-                    .style(Style::new().fg(Color::DarkGray)),
-            )
-            .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
-            .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
-            .render(area, buf);
+        plot(
+            &Plot {
+                x,
+                y,
+                x_labels,
+                y_labels,
+                lines: &lines,
+                marked: &marked,
+                chosen: &chosen,
+            },
+            area,
+            buf,
+        );
     }
 
     fn render_distribution(
