@@ -98,7 +98,8 @@ impl<'a> Rd<'a> {
 
     /// A field's key. Keys of fields 1 to 15 are one byte, read here; anything else, or a
     /// byte prost would refuse, goes to prost's `decode_key` (same checks, same errors).
-    #[inline]
+    /// (Always inlined: left to itself, the compiler stopped inlining it, 20% slower.)
+    #[inline(always)]
     fn key(&mut self) -> R<(u32, WireType)> {
         if let Some((&b, rest)) = self.0.split_first()
             && (8..0x80).contains(&b)
@@ -110,8 +111,8 @@ impl<'a> Rd<'a> {
         Ok(decode_key(&mut self.0)?)
     }
 
-    /// A varint: one byte read here, longer ones by prost.
-    #[inline]
+    /// A varint: one byte read here, longer ones by prost. (Always inlined, as `key`.)
+    #[inline(always)]
     fn raw_varint(&mut self) -> R<u64> {
         if let Some((&b, rest)) = self.0.split_first()
             && b < 0x80
