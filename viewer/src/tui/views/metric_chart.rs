@@ -22,7 +22,7 @@ use super::metric_list::{label_with_unit, with_unit};
 use crate::format::{self, safe};
 use crate::model::{Attr, Histogram, PointValue, SpanId, TraceId};
 use crate::store::Store;
-use crate::store::metrics::{Metric, MetricId, Point, Series, SeriesId};
+use crate::store::metrics::{self, Metric, MetricId, Point, Series, SeriesId};
 use crate::tui::action::Action;
 use crate::tui::app::{Ctx, Outcome, Refresh, View};
 use crate::tui::cursor::Cursor;
@@ -187,20 +187,20 @@ fn line(points: impl Iterator<Item = (u64, f64)>, end: u64) -> Vec<(f64, f64)> {
 /// At most `max` points: every k-th, and always the last (a braille cell holds two columns of
 /// dots, so more than twice the width draws nothing more).
 #[must_use]
-pub fn thin(points: Vec<(f64, f64)>, max: usize) -> Vec<(f64, f64)> {
+pub fn thin<T>(points: Vec<T>, max: usize) -> Vec<T> {
     let max = max.max(2);
     if points.len() <= max {
         return points;
     }
-    let step = points.len().div_ceil(max);
-    let last = points.last().copied();
-    let mut out: Vec<(f64, f64)> = points.into_iter().step_by(step).collect();
-    if out.last().copied() != last
-        && let Some(l) = last
-    {
-        out.push(l);
-    }
-    out
+    let n = points.len();
+    let step = n.div_ceil(max);
+    // Every step-th from the first, and the last whether or not it falls on a step.
+    points
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % step == 0 || *i == n - 1)
+        .map(|(_, p)| p)
+        .collect()
 }
 
 /// The distribution between two points of a cumulative histogram (what happened in that
@@ -495,11 +495,21 @@ impl MetricChart {
                     continue;
                 }
                 let pts = if rate {
-                    line(s.rates(), end)
+                    // The rate between the points drawn: over a thinned series, the mean rate
+                    // of each stretch (and no work for the points a cell could not show).
+                    let kept = thin(s.points.iter().collect::<Vec<_>>(), max_points + 1);
+                    line(
+                        kept.windows(2)
+                            .map(|w| (w[1].time, metrics::rate(w[0], w[1]))),
+                        end,
+                    )
                 } else {
-                    line(s.points.iter().map(|p| (p.time, p.value.number())), end)
+                    thin(
+                        line(s.points.iter().map(|p| (p.time, p.value.number())), end),
+                        max_points,
+                    )
                 };
-                lines.push((String::new(), series_color(n), thin(pts, max_points)));
+                lines.push((String::new(), series_color(n), pts));
             }
         }
         let marked: Vec<(f64, f64)> = line(exemplars.iter().map(|e| (e.time, e.value)), end);
