@@ -21,9 +21,9 @@ use viewer::model::{
     Histogram, MetricBatch, MetricKind, MetricResource, MetricScope, NewMetric, NewPoint,
     PointValue, Value,
 };
+use viewer::query::SpanFilter;
 use viewer::receiver::convert::{self, Limits};
 use viewer::store::Store;
-use viewer::store::filter::Query;
 use viewer::tui::action::Action;
 use viewer::tui::app::{App, Tab};
 use viewer::tui::views::{LogDetail, MetricChart};
@@ -427,16 +427,36 @@ fn frames(c: &mut Criterion) {
         let store = million.store.lock();
         let mut g = c.benchmark_group("filter_1m_spans");
         g.sample_size(10);
+        let run = |q: &str| {
+            SpanFilter::parse(q, &store)
+                .expect("a valid query")
+                .expect("not empty")
+                .traces(&store)
+        };
         // Nothing matches: every span's name and attribute values are searched.
         g.bench_function("no_match", |b| {
-            b.iter(|| black_box(store.filter(&Query::new("nothing-like-this"))));
+            b.iter(|| black_box(run("nothing-like-this")));
         });
         // A digit string: integer attribute values are searched too.
         g.bench_function("number", |b| {
-            b.iter(|| black_box(store.filter(&Query::new("4040"))));
+            b.iter(|| black_box(run("4040")));
         });
         g.bench_function("everything_matches", |b| {
-            b.iter(|| black_box(store.filter(&Query::new("items"))));
+            b.iter(|| black_box(run("items")));
+        });
+        // The query language: conditions on fields, an attribute, and a regular expression.
+        g.bench_function("query_fields", |b| {
+            b.iter(|| black_box(run("status=error and duration>1ms")));
+        });
+        g.bench_function("query_attribute", |b| {
+            b.iter(|| black_box(run("http.response.status_code>=500")));
+        });
+        g.bench_function("query_regex_or_not", |b| {
+            b.iter(|| {
+                black_box(run(
+                    "(name=~\"GET /(cart|items).*\" or service!=api) and not kind=internal",
+                ))
+            });
         });
         g.finish();
     }

@@ -28,6 +28,11 @@ pub struct Config {
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub exit_after: Option<Duration>,
 
+    /// Show only what matches this query (the filter language in the README): in headless
+    /// mode, the report's traces, metrics and log records; in the UI, the trace list.
+    #[arg(long, value_name = "QUERY")]
+    pub filter: Option<String>,
+
     /// Most spans held; when full, whole oldest traces are evicted (and counted).
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_spans: u64,

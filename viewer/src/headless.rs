@@ -7,6 +7,7 @@ use crate::server::{StartError, Viewer};
 /// Runs until SIGINT, SIGTERM or `--exit-after`, then prints the report to stdout.
 pub async fn run(config: Config) -> Result<(), StartError> {
     let exit_after = config.exit_after;
+    let filter = config.filter.clone();
     let viewer = Viewer::start(config).await?;
     eprintln!(
         "viewer: receiving OTLP on grpc://{} and http://{} (headless; Ctrl-C prints what was received)",
@@ -23,7 +24,8 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         () = timer => {}
         () = crate::signals::terminate() => {}
     }
-    let report = viewer.shutdown().await;
+    let (store, counters) = viewer.stop().await;
+    let report = crate::report::render_filtered(&store.lock(), &counters, filter.as_deref());
     print!("{report}");
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod format;
 pub mod headless;
 pub mod ingest;
 pub mod model;
+pub mod query;
 pub mod receiver;
 pub mod report;
 pub mod server;

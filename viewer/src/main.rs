@@ -12,6 +12,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(filter) = &config.filter
+        && let Err(e) = viewer::report::check_filter(filter)
+    {
+        eprintln!("viewer: --filter {filter:?}: {e}");
+        return ExitCode::from(2);
+    }
     for (what, addr) in [
         ("OTLP/gRPC", config.grpc_addr),
         ("OTLP/HTTP", config.http_addr),

@@ -16,19 +16,84 @@ use crate::store::tree::{TopKind, Tree};
 /// metric and service a header line and its series; the log records, oldest first; totals.
 #[must_use]
 pub fn render(store: &Store, counters: &Counters) -> String {
+    render_filtered(store, counters, None)
+}
+
+/// The report of what matches `filter` (a query; see [`crate::query`]): the traces with a
+/// matching span, the metrics with a matching series and the matching log records. A section
+/// whose signal the query cannot apply to (`duration` for logs, `severity` for traces) is left
+/// out, and a line before the totals says how many of each matched.
+#[must_use]
+pub fn render_filtered(store: &Store, counters: &Counters, filter: Option<&str>) -> String {
+    use crate::query::{LogFilter, MetricFilter, SpanFilter};
     let mut out = String::new();
-    traces(store, &mut out);
-    metrics(store, &mut out);
-    logs(store, &mut out);
+    let Some(text) = filter.filter(|f| !f.trim().is_empty()) else {
+        traces(store, None, &mut out);
+        metrics(store, None, &mut out);
+        logs(store, None, &mut out);
+        totals(store, counters, &mut out);
+        return out;
+    };
+    let expr = match crate::query::parse(text) {
+        Ok(Some(e)) => e,
+        Ok(None) => unreachable!("an empty filter is handled above"),
+        Err(e) => {
+            let _ = writeln!(out, "filter {:?}: {e}", safe(text));
+            totals(store, counters, &mut out);
+            return out;
+        }
+    };
+    let mut summary = Vec::new();
+    match SpanFilter::new(&expr, store) {
+        Ok(f) => {
+            let n = traces(store, Some(&f), &mut out);
+            summary.push(format!("{n} of {} traces", store.stats().traces.traces));
+        }
+        Err(_) => summary.push("traces left out".into()),
+    }
+    match MetricFilter::new(&expr, store) {
+        Ok(f) => {
+            let n = metrics(store, Some(&f), &mut out);
+            summary.push(format!("{n} of {} metrics", store.metrics.metrics().len()));
+        }
+        Err(_) => summary.push("metrics left out".into()),
+    }
+    match LogFilter::new(&expr, store) {
+        Ok(f) => {
+            let n = logs(store, Some(&f), &mut out);
+            summary.push(format!("{n} of {} log records", store.stats().logs.records));
+        }
+        Err(_) => summary.push("log records left out".into()),
+    }
+    let _ = writeln!(out, "filter {:?}: {}", safe(text), summary.join(", "));
     totals(store, counters, &mut out);
     out
 }
 
-fn traces(store: &Store, out: &mut String) {
-    let mut traces: Vec<_> = store
-        .traces_by_arrival()
-        .filter_map(|r| store.trace(r))
-        .collect();
+/// Checks a `--filter` query: it must parse, and apply to at least one signal.
+///
+/// # Errors
+/// Where the query is wrong (as a span query when it applies to no signal).
+pub fn check_filter(text: &str) -> Result<(), crate::query::QueryError> {
+    use crate::query::Signal;
+    let empty = Store::new(1);
+    let traces = crate::query::check(Signal::Traces, text, &empty);
+    if traces.is_ok()
+        || crate::query::check(Signal::Logs, text, &empty).is_ok()
+        || crate::query::check(Signal::Metrics, text, &empty).is_ok()
+    {
+        return Ok(());
+    }
+    traces
+}
+
+fn traces(store: &Store, filter: Option<&crate::query::SpanFilter>, out: &mut String) -> usize {
+    let refs: Vec<_> = match filter {
+        Some(f) => f.traces(store),
+        None => store.traces_by_arrival().collect(),
+    };
+    let mut traces: Vec<_> = refs.into_iter().filter_map(|r| store.trace(r)).collect();
+    let count = traces.len();
     traces.sort_by_key(|t| (t.start, t.id));
     for trace in traces {
         let _ = writeln!(
@@ -70,11 +135,20 @@ fn traces(store: &Store, out: &mut String) {
             out.push('\n');
         }
     }
+    count
 }
 
-fn metrics(store: &Store, out: &mut String) {
+fn metrics(store: &Store, filter: Option<&crate::query::MetricFilter>, out: &mut String) -> usize {
     let m = &store.metrics;
-    let mut order: Vec<_> = m.metrics().iter().enumerate().collect();
+    let mut order: Vec<_> = m
+        .metrics()
+        .iter()
+        .enumerate()
+        .filter(|(id, _)| {
+            filter.is_none_or(|f| f.matches_metric(store, u32::try_from(*id).unwrap_or(u32::MAX)))
+        })
+        .collect();
+    let count = order.len();
     order.sort_by(|(_, a), (_, b)| store.str(a.name).cmp(store.str(b.name)));
     for (id, metric) in order {
         // One header per service that sends the metric, in order of first arrival.
@@ -96,12 +170,15 @@ fn metrics(store: &Store, out: &mut String) {
                 safe(service)
             );
             for (_, s) in m.series_of(u32::try_from(id).unwrap_or(u32::MAX)) {
-                if store.catalog.service(s.resource) == service {
+                if store.catalog.service(s.resource) == service
+                    && filter.is_none_or(|f| f.matches_series(store, metric, s))
+                {
                     series_line(store, s, out);
                 }
             }
         }
     }
+    count
 }
 
 fn series_line(store: &Store, s: &Series, out: &mut String) {
@@ -170,8 +247,13 @@ fn attr(store: &Store, a: &Attr, out: &mut String) {
     };
 }
 
-fn logs(store: &Store, out: &mut String) {
+fn logs(store: &Store, filter: Option<&crate::query::LogFilter>, out: &mut String) -> usize {
+    let mut count = 0;
     for (_, r) in store.logs.iter() {
+        if filter.is_some_and(|f| !f.matches(store, r)) {
+            continue;
+        }
+        count += 1;
         let body = store.value_text(&r.body);
         let severity = Severity::of(r.severity);
         let text = store.str(r.severity_text);
@@ -195,6 +277,7 @@ fn logs(store: &Store, out: &mut String) {
         }
         out.push('\n');
     }
+    count
 }
 
 fn totals(store: &Store, counters: &Counters, out: &mut String) {

@@ -1,11 +1,10 @@
 //! The stores, one per signal, and the [`Catalog`] they share: spans grouped into traces
-//! (`traces`), with their tree (`tree`), filter (`filter`) and memory accounting (`memory`);
+//! (`traces`), with their tree (`tree`) and memory accounting (`memory`);
 //! log records (`logs`); metric series (`metrics`).
 //! Plain data structures: no async, no terminal. The whole lives behind one lock
 //! ([`crate::server::SharedStore`]), taken by the ingest thread a batch group at a time and by
 //! the UI for one visible page.
 
-pub mod filter;
 pub mod logs;
 pub mod memory;
 pub mod metrics;

@@ -45,16 +45,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "standard output is not a terminal; use --headless to run without the terminal UI"
         );
     }
+    let filter = config.filter.clone();
     let viewer = Viewer::start(config).await?;
     let mut terminal = init().context("cannot set up the terminal")?;
     let guard = RestoreGuard;
-    let result = event_loop(&mut terminal, &viewer).await;
+    let result = event_loop(&mut terminal, &viewer, filter).await;
     drop(guard);
     viewer.stop().await;
     result
 }
 
-async fn event_loop(terminal: &mut Term, viewer: &Viewer) -> anyhow::Result<()> {
+async fn event_loop(
+    terminal: &mut Term,
+    viewer: &Viewer,
+    filter: Option<String>,
+) -> anyhow::Result<()> {
     let size = terminal.size()?;
     let mut app = App::new(
         std::sync::Arc::clone(viewer.store()),
@@ -63,6 +68,9 @@ async fn event_loop(terminal: &mut Term, viewer: &Viewer) -> anyhow::Result<()> 
         viewer.http_addr(),
         (size.width, size.height),
     );
+    if let Some(filter) = filter {
+        app.apply_filter(filter);
+    }
     let mut events = EventStream::new();
     let mut frames = tokio::time::interval(FRAME);
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

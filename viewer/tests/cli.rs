@@ -154,3 +154,90 @@ fn the_ui_without_a_terminal_says_so() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("--headless"), "{stderr}");
 }
+
+/// Two traces: `ok` (trace 0x01…, 2 ms) and `failing` (trace 0x02…, an error span, 40 ms).
+fn two_traces() -> ExportTraceServiceRequest {
+    use opentelemetry_proto::tonic::trace::v1::Status;
+    let span = |trace: u8, name: &str, ms: u64, error: bool| Span {
+        trace_id: vec![trace; 16],
+        span_id: vec![trace; 8],
+        name: name.into(),
+        start_time_unix_nano: 1_000_000_000,
+        end_time_unix_nano: 1_000_000_000 + ms * 1_000_000,
+        status: error.then(|| Status {
+            code: 2,
+            message: "boom".into(),
+        }),
+        ..Default::default()
+    };
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![span(1, "ok", 2, false), span(2, "failing", 40, true)],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+#[tokio::test]
+async fn headless_filter_prints_only_the_matching_traces() {
+    let (grpc, http) = (free_port(), free_port());
+    let child = Command::new(BIN)
+        .args(["--headless", "--grpc-addr", &format!("127.0.0.1:{grpc}")])
+        .args(["--http-addr", &format!("127.0.0.1:{http}")])
+        .args(["--filter", "status=error and duration>10ms"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut sent = false;
+    for _ in 0..100 {
+        if let Ok(mut c) = TraceServiceClient::connect(format!("http://127.0.0.1:{grpc}")).await {
+            c.export(two_traces()).await.expect("export");
+            sent = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(sent, "viewer never listened");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.starts_with(&format!("trace {} 1 spans", "02".repeat(16))),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(&"01".repeat(16)), "{stdout}");
+    assert!(
+        stdout.contains(
+            "filter \"status=error and duration>10ms\": 1 of 2 traces, metrics left out, log records left out\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("totals: 2 spans received"), "{stdout}");
+}
+
+#[test]
+fn a_bad_filter_says_where_before_anything_starts() {
+    let out = Command::new(BIN)
+        .args(["--headless", "--filter", "status=error and duration>5"])
+        .args(["--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "--filter \"status=error and duration>5\": at column 27: \"5\" is not a duration"
+        ),
+        "{stderr}"
+    );
+}

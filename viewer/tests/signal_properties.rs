@@ -279,7 +279,7 @@ fn check(
         prop_assert_eq!(got, want.iter().map(|l| l.severity).collect::<Vec<_>>());
         prop_assert_eq!(store.logs.count_of_trace(t), want.len());
         for min in Severity::ALL {
-            let seqs = store.filter_logs(None, min, Some(t));
+            let seqs = viewer::query::LogFilter::records(None, store, min, Some(t));
             let want_n = want
                 .iter()
                 .filter(|l| min == Severity::Unspecified || Severity::of(l.severity) >= min)

@@ -19,7 +19,7 @@ use proptest::sample::select;
 use proptest::test_runner::FileFailurePersistence;
 use viewer::ingest::Counters;
 use viewer::model::{Batch, OwnedResource, OwnedScope, OwnedSpan, StatusCode, Value};
-use viewer::store::filter::Query;
+use viewer::query::SpanFilter;
 use viewer::store::tree::{TopKind, Tree};
 use viewer::store::{Store, TraceRef};
 
@@ -333,8 +333,47 @@ fn value_matches(store: &Store, query: &str, v: &Value) -> bool {
     }
 }
 
+/// Conditions, `and`, `or` and `not` against a direct reading of the spans.
+fn check_structured(store: &Store) -> Result<(), TestCaseError> {
+    type Pred = fn(&Store, &viewer::model::Span) -> bool;
+    let cases: [(&str, Pred); 4] = [
+        ("service=api and duration>=20ns", |st, s| {
+            st.service_of(s) == "api" && s.duration() >= 20
+        }),
+        ("not name~get", |st, s| {
+            !st.str(s.name).to_ascii_lowercase().contains("get")
+        }),
+        ("name=SELECT or service=db", |st, s| {
+            st.str(s.name) == "SELECT" || st.service_of(s) == "db"
+        }),
+        ("duration<5ns", |_, s| s.duration() < 5),
+    ];
+    for (query, pred) in cases {
+        let got = SpanFilter::parse(query, store)
+            .unwrap()
+            .unwrap()
+            .traces(store);
+        let expected: Vec<TraceRef> = store
+            .traces_by_arrival()
+            .filter(|&r| {
+                store
+                    .trace(r)
+                    .unwrap()
+                    .spans()
+                    .iter()
+                    .any(|s| pred(store, s))
+            })
+            .collect();
+        prop_assert_eq!(got, expected, "filter {:?}", query);
+    }
+    Ok(())
+}
+
 fn check_filter(store: &Store, query: &str) -> Result<(), TestCaseError> {
-    let got = store.filter(&Query::new(query));
+    let got = match SpanFilter::parse(query, store).unwrap() {
+        Some(f) => f.traces(store),
+        None => store.traces_by_arrival().collect(),
+    };
     let expected: Vec<TraceRef> = store
         .traces_by_arrival()
         .filter(|&r| {
@@ -461,6 +500,7 @@ proptest! {
         for q in QUERIES {
             check_filter(&store, q)?;
         }
+        check_structured(&store)?;
         // The headless report walks every tree and formats every timestamp: it must not panic,
         // and it never writes an escape character.
         let report = viewer::report::render(&store, &Counters::default());

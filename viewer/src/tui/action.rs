@@ -42,6 +42,10 @@ pub enum Action {
     FilterChar(char),
     /// Delete the last character of the filter being typed.
     FilterBackspace,
+    /// Complete the field name or attribute key being typed in the filter.
+    FilterComplete,
+    /// Walk the history of applied filters: older (`true`) or newer.
+    FilterHistory(bool),
     /// Apply the typed filter.
     FilterApply,
     /// Stop typing, keeping the filter that was applied before.
@@ -52,6 +56,8 @@ pub enum Action {
     FindNext,
     /// In a trace: select the previous span matching the find text.
     FindPrev,
+    /// In a filtered trace: hide the spans that neither match nor lead to a match, or dim them.
+    ToggleHideUnmatched,
     /// In a trace: select the next span with an error status.
     NextError,
     /// Collapse or expand the selected span's subtree.

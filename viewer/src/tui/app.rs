@@ -116,8 +116,15 @@ pub trait View: Any {
     fn filter_text(&self) -> Option<String> {
         None
     }
+    /// The signal the filter text is a query over (checked as it is typed), if it is one.
+    fn query_signal(&self) -> Option<crate::query::Signal> {
+        None
+    }
     fn as_any(&self) -> &dyn Any;
 }
+
+/// Filters kept in the history.
+pub const HISTORY: usize = 100;
 
 /// Measures an ingest rate from a received counter.
 #[derive(Debug, Default)]
@@ -153,6 +160,13 @@ pub struct App {
     stacks: [Vec<Box<dyn View>>; 3],
     /// The filter being typed, while typing.
     pub input: Option<String>,
+    /// What is wrong with the query being typed, checked at each key.
+    pub input_error: Option<crate::query::QueryError>,
+    /// Candidates of the last Tab, when it found several.
+    pub completions: Vec<String>,
+    /// Filters applied, oldest first (at most [`HISTORY`]), and the one recalled by Up/Down.
+    pub history: Vec<String>,
+    history_at: Option<usize>,
     /// The help overlay, when shown, and how far it is scrolled.
     pub help: Option<usize>,
     pub totals: Totals,
@@ -185,6 +199,10 @@ impl App {
                 vec![Box::new(MetricList::new())],
             ],
             input: None,
+            input_error: None,
+            completions: Vec::new(),
+            history: Vec::new(),
+            history_at: None,
             help: None,
             totals: Totals::default(),
             rate: RateMeter::default(),
@@ -301,6 +319,9 @@ impl App {
             }
             Action::StartFilter => {
                 self.input = self.view().filter_text();
+                self.history_at = None;
+                self.completions.clear();
+                self.check_input();
             }
             Action::FilterChar(c) => {
                 if let Some(input) = &mut self.input
@@ -309,21 +330,98 @@ impl App {
                 {
                     input.push(c);
                 }
+                self.completions.clear();
+                self.check_input();
             }
             Action::FilterBackspace => {
                 if let Some(input) = &mut self.input {
                     input.pop();
                 }
+                self.completions.clear();
+                self.check_input();
             }
-            Action::FilterCancel => self.input = None,
+            Action::FilterComplete => self.complete_input(),
+            Action::FilterHistory(older) => self.recall(older),
+            Action::FilterCancel => {
+                self.input = None;
+                self.input_error = None;
+                self.completions.clear();
+            }
             Action::FilterApply => {
+                self.check_input();
+                if self.input_error.is_some() {
+                    // Stay in the input, the error shown; the applied filter stays.
+                    return;
+                }
                 let text = self.input.take().unwrap_or_default();
-                let text = (!text.is_empty()).then_some(text);
+                self.completions.clear();
+                let text = (!text.trim().is_empty()).then_some(text);
+                if let Some(t) = &text {
+                    self.history.retain(|h| h != t);
+                    self.history.push(t.clone());
+                    if self.history.len() > HISTORY {
+                        self.history.remove(0);
+                    }
+                }
                 self.route(&Action::Apply(text));
             }
             Action::Click(x, y) if self.click_tab(x, y) => {}
             other => self.route(&other),
         }
+    }
+
+    /// Applies a filter to the view shown as if typed (`--filter`), when it is valid there.
+    pub fn apply_filter(&mut self, text: String) {
+        self.input = Some(text);
+        self.update(Action::FilterApply);
+        self.input = None;
+        self.input_error = None;
+    }
+
+    /// Checks the query being typed against the view's signal.
+    fn check_input(&mut self) {
+        self.input_error = match (&self.input, self.view().query_signal()) {
+            (Some(text), Some(signal)) => {
+                let store = self.store.lock();
+                crate::query::check(signal, text, &store).err()
+            }
+            _ => None,
+        };
+    }
+
+    /// Tab in the filter: completes the field or key being typed.
+    fn complete_input(&mut self) {
+        let (Some(text), Some(signal)) = (&self.input, self.view().query_signal()) else {
+            return;
+        };
+        let done = {
+            let store = self.store.lock();
+            crate::query::complete(signal, text, &store)
+        };
+        self.input = Some(done.text);
+        self.completions = done.candidates;
+        self.check_input();
+    }
+
+    /// Up/Down in the filter: the previous or next query applied.
+    fn recall(&mut self, older: bool) {
+        if self.history.is_empty() || self.input.is_none() {
+            return;
+        }
+        let last = self.history.len() - 1;
+        self.history_at = match (self.history_at, older) {
+            (None, true) => Some(last),
+            (None, false) => None,
+            (Some(i), true) => Some(i.saturating_sub(1)),
+            (Some(i), false) if i < last => Some(i + 1),
+            (Some(_), false) => None,
+        };
+        self.input = Some(
+            self.history_at
+                .map_or_else(String::new, |i| self.history[i].clone()),
+        );
+        self.completions.clear();
+        self.check_input();
     }
 
     /// Hands an action to the view shown and carries out what it asks.

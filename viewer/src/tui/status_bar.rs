@@ -17,12 +17,50 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     buf.set_style(area, BAR);
     if let Some(input) = &app.input {
-        let text = format!("/{}▏ Enter applies · Esc cancels", safe(input));
-        put(buf, area.x, area.y, &text, area.width, BAR);
+        render_input(app, input, area, buf);
         return;
     }
     put(buf, area.x, area.y, &text(app), area.width, BAR);
 }
+
+/// The filter being typed: the text with the character where the query goes wrong marked,
+/// then the error (or the Tab candidates, or the keys).
+fn render_input(app: &App, input: &str, area: Rect, buf: &mut Buffer) {
+    let end = area.x + area.width;
+    let mut x = put(buf, area.x, area.y, "/", area.width, BAR);
+    let bad = app.input_error.as_ref().map(|e| e.at);
+    for (i, c) in input.chars().enumerate() {
+        let style = if Some(i) == bad { ERROR_MARK } else { BAR };
+        x = put(
+            buf,
+            x,
+            area.y,
+            &safe(&c.to_string()),
+            end.saturating_sub(x),
+            style,
+        );
+    }
+    let caret_style = if bad.is_some_and(|b| b >= input.chars().count()) {
+        ERROR_MARK
+    } else {
+        BAR
+    };
+    x = put(buf, x, area.y, "▏", end.saturating_sub(x), caret_style);
+    let (tail, style) = if let Some(e) = &app.input_error {
+        (format!(" ✖ {e}"), ERROR_TEXT)
+    } else if !app.completions.is_empty() {
+        (format!("  {}", app.completions.join("  ")), BAR)
+    } else {
+        (
+            " Enter applies · Tab completes · ↑↓ history · Esc cancels".to_owned(),
+            BAR,
+        )
+    };
+    put(buf, x, area.y, &tail, end.saturating_sub(x), style);
+}
+
+const ERROR_MARK: Style = Style::new().fg(Color::White).bg(Color::Red);
+const ERROR_TEXT: Style = Style::new().fg(Color::Red).bg(Color::Gray);
 
 /// The bar's text.
 #[must_use]

@@ -834,3 +834,152 @@ fn help_lists_every_view_s_keys() {
         }
     }
 }
+
+#[test]
+fn a_query_filters_the_list_and_an_invalid_one_says_where_and_keeps_the_last() {
+    let mut app = app_with(three_traces(), (100, 24));
+    let type_in = |app: &mut App, text: &str| {
+        app.update(Action::StartFilter);
+        let n = app.input.as_ref().map_or(0, |i| i.chars().count());
+        for _ in 0..n {
+            app.update(Action::FilterBackspace);
+        }
+        for c in text.chars() {
+            app.update(Action::FilterChar(c));
+        }
+    };
+    type_in(&mut app, "service=b and duration>=1us");
+    assert!(app.input_error.is_none());
+    app.update(Action::FilterApply);
+    assert_eq!(list(&app).rows.len(), 1);
+    // A duration without a unit: the error points at the value while typing, and Enter does
+    // not apply it.
+    type_in(&mut app, "duration>5");
+    let err = app.input_error.clone().expect("an error while typing");
+    assert_eq!(err.at, 9);
+    let screen = draw(&app);
+    assert!(screen.contains("✖ at column 10:"), "{screen}");
+    app.update(Action::FilterApply);
+    assert_eq!(app.mode(), Mode::FilterInput, "still typing");
+    assert_eq!(
+        list(&app).filter.as_deref(),
+        Some("service=b and duration>=1us"),
+        "the last filter stays applied"
+    );
+    assert_eq!(list(&app).rows.len(), 1);
+    app.update(Action::FilterChar('s'));
+    assert!(app.input_error.is_none());
+    app.update(Action::FilterApply);
+    assert_eq!(list(&app).rows.len(), 0, "no trace lasts 5 s or more");
+    // Up walks back through what was applied; Down comes forward again.
+    app.update(Action::StartFilter);
+    app.update(Action::FilterHistory(true));
+    assert_eq!(app.input.as_deref(), Some("duration>5s"));
+    app.update(Action::FilterHistory(true));
+    assert_eq!(app.input.as_deref(), Some("service=b and duration>=1us"));
+    app.update(Action::FilterHistory(true));
+    assert_eq!(app.input.as_deref(), Some("service=b and duration>=1us"));
+    app.update(Action::FilterHistory(false));
+    assert_eq!(app.input.as_deref(), Some("duration>5s"));
+    app.update(Action::FilterHistory(false));
+    assert_eq!(app.input.as_deref(), Some(""));
+    app.update(Action::FilterCancel);
+    assert_eq!(list(&app).filter.as_deref(), Some("duration>5s"));
+}
+
+#[test]
+fn tab_completes_fields_and_keys_the_store_holds() {
+    let mut store = three_traces();
+    let mut s = span(4, 1, 0, 1, 2, "with attrs");
+    s.attrs = vec![
+        ("http.route".into(), Value::Str("/a".into())),
+        ("http.request.method".into(), Value::Str("GET".into())),
+    ];
+    store.ingest(batch("d", vec![s]));
+    let mut app = app_with(store, (100, 24));
+    app.update(Action::StartFilter);
+    for c in "status=error or http".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterComplete);
+    assert_eq!(app.input.as_deref(), Some("status=error or http.r"));
+    assert_eq!(app.completions, vec!["http.request.method", "http.route"]);
+    assert!(draw(&app).contains("http.request.method  http.route"));
+    app.update(Action::FilterChar('o'));
+    app.update(Action::FilterComplete);
+    assert_eq!(app.input.as_deref(), Some("status=error or http.route"));
+    // On the log list, the log fields.
+    app.update(Action::FilterCancel);
+    app.update(Action::GoTab(Tab::Logs));
+    app.update(Action::StartFilter);
+    for c in "sev".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterComplete);
+    assert_eq!(app.input.as_deref(), Some("severity"));
+}
+
+#[test]
+fn a_filter_in_a_trace_keeps_matches_with_their_ancestors_and_h_dims_instead() {
+    let mut app = app_with(three_traces(), (100, 24));
+    app.update(Action::Down);
+    app.update(Action::Open);
+    assert_eq!(trace(&app).visible.len(), 4);
+    app.update(Action::StartFilter);
+    for c in "name=grandchild".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterApply);
+    // second → child → grandchild; child2 is hidden.
+    assert_eq!(trace(&app).visible.len(), 3);
+    let screen = draw(&app);
+    assert!(!screen.contains("child2"), "{screen}");
+    assert!(screen.contains("1 match"), "{screen}");
+    app.update(Action::ToggleHideUnmatched);
+    assert_eq!(trace(&app).visible.len(), 4, "dimmed, not hidden");
+    let view = trace(&app);
+    let store = app.store.lock();
+    let t = store.trace(view.trace).unwrap();
+    let dimmed: Vec<&str> = (0..t.spans().len())
+        .filter(|&i| view.dimmed(i))
+        .map(|i| store.str(t.spans()[i].name))
+        .collect();
+    assert_eq!(dimmed.len(), 3);
+    assert!(!dimmed.contains(&"grandchild"));
+    drop(store);
+    // Esc clears the filter first, then leaves the trace.
+    app.update(Action::Back);
+    assert!(trace(&app).find.is_none());
+    assert_eq!(trace(&app).visible.len(), 4);
+    app.update(Action::Back);
+    assert!(app.view_as::<TraceList>().is_some());
+}
+
+#[test]
+fn queries_filter_logs_and_metrics_too() {
+    let mut app = app_with(full_store(), (100, 30));
+    app.update(Action::GoTab(Tab::Logs));
+    let before = app.view_as::<LogList>().unwrap().len();
+    app.update(Action::StartFilter);
+    for c in "severity>=warn".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterApply);
+    let after = app.view_as::<LogList>().unwrap().len();
+    assert!(after > 0 && after < before, "{after} of {before}");
+    app.update(Action::GoTab(Tab::Metrics));
+    app.update(Action::StartFilter);
+    for c in "type=histogram".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterApply);
+    let m = app.view_as::<MetricList>().unwrap();
+    assert_eq!(m.rows.len(), 1);
+    // A span field is an error on the metrics tab.
+    app.update(Action::StartFilter);
+    for c in " or duration>1s".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    let err = app.input_error.clone().unwrap();
+    assert!(err.message.contains("metrics have no duration"), "{err}");
+}

@@ -14,7 +14,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::{LogDetail, TraceView};
 use crate::format::{self, safe};
 use crate::model::{LogRecord, Severity, TraceId};
-use crate::store::filter::Query;
+use crate::query::LogFilter;
 use crate::store::{LogSeq, Store};
 use crate::tui::action::Action;
 use crate::tui::app::{Ctx, Outcome, Refresh, Tab, View};
@@ -156,14 +156,18 @@ impl LogList {
     fn rebuild(&mut self, cx: &Ctx, store: &Store, now: Instant) {
         let began = Instant::now();
         let selected = self.rows.get(self.cursor.selected);
-        let query = self.filter.as_deref().map(Query::new);
+        let query = self
+            .filter
+            .as_deref()
+            .and_then(|f| LogFilter::parse(f, store).ok().flatten());
         self.rows = if query.is_none()
             && self.trace.is_none()
             && self.min_severity == Severity::Unspecified
         {
             Rows::All(store.logs.seqs())
         } else {
-            let mut picked = store.filter_logs(query.as_ref(), self.min_severity, self.trace);
+            let mut picked =
+                LogFilter::records(query.as_ref(), store, self.min_severity, self.trace);
             if self.trace.is_some() {
                 // One trace's records in time order (stable: arrival order among equals).
                 picked.sort_by_key(|&s| store.logs.get(s).map_or(0, |r| r.time));
@@ -250,6 +254,10 @@ impl View for LogList {
 
     fn filter_text(&self) -> Option<String> {
         Some(self.filter.clone().unwrap_or_default())
+    }
+
+    fn query_signal(&self) -> Option<crate::query::Signal> {
+        Some(crate::query::Signal::Logs)
     }
 
     fn update(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome {

@@ -721,6 +721,10 @@ impl View for MetricChart {
         Some(self.pick.clone().unwrap_or_default())
     }
 
+    fn query_signal(&self) -> Option<crate::query::Signal> {
+        Some(crate::query::Signal::Metrics)
+    }
+
     fn update(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome {
         let n = self.series(store).len();
         let height = Self::legend_height(cx);
@@ -742,9 +746,16 @@ impl View for MetricChart {
                 self.pick.clone_from(text);
                 self.hidden.clear();
                 if let Some(text) = text {
-                    let query = crate::store::filter::Query::new(text);
+                    let query = crate::query::MetricFilter::parse(text, store)
+                        .ok()
+                        .flatten();
+                    let metric = store.metrics.metric(self.metric);
                     for (id, s) in self.series(store) {
-                        if !query.matches(&series_label(store, s, true, &[])) {
+                        let keep = match (&query, metric) {
+                            (Some(q), Some(m)) => q.matches_series(store, m, s),
+                            _ => true,
+                        };
+                        if !keep {
                             self.hidden.insert(id);
                         }
                     }

@@ -13,8 +13,8 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::MetricChart;
 use crate::format::{self, safe};
 use crate::model::MetricKind;
+use crate::query::MetricFilter;
 use crate::store::Store;
-use crate::store::filter::Query;
 use crate::store::metrics::{Metric, MetricId, Series, rate};
 use crate::tui::action::Action;
 use crate::tui::app::{Ctx, Outcome, Refresh, View};
@@ -82,18 +82,14 @@ impl MetricList {
 
     fn rebuild(&mut self, cx: &Ctx, store: &Store) {
         let selected = self.rows.get(self.cursor.selected).copied();
-        let query = self.filter.as_deref().map(Query::new);
+        let query = self
+            .filter
+            .as_deref()
+            .and_then(|f| MetricFilter::parse(f, store).ok().flatten());
         let m = &store.metrics;
         let mut rows: Vec<MetricId> = (0..m.metrics().len())
             .filter_map(|i| u32::try_from(i).ok())
-            .filter(|&id| {
-                let Some(q) = &query else { return true };
-                let metric = &m.metrics()[id as usize];
-                q.matches(store.str(metric.name))
-                    || q.matches(&metric.description)
-                    || m.series_of(id)
-                        .any(|(_, s)| q.matches(store.catalog.service(s.resource)))
-            })
+            .filter(|&id| query.as_ref().is_none_or(|q| q.matches_metric(store, id)))
             .collect();
         rows.sort_by(|a, b| {
             let name = |id: &MetricId| store.str(m.metrics()[*id as usize].name);
@@ -242,6 +238,10 @@ impl View for MetricList {
 
     fn filter_text(&self) -> Option<String> {
         Some(self.filter.clone().unwrap_or_default())
+    }
+
+    fn query_signal(&self) -> Option<crate::query::Signal> {
+        Some(crate::query::Signal::Metrics)
     }
 
     fn update(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome {

@@ -11,7 +11,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::TraceView;
 use crate::format::{self, safe};
-use crate::store::filter::Query;
+use crate::query::{Signal, SpanFilter};
 use crate::store::{Store, TraceRef};
 use crate::tui::action::Action;
 use crate::tui::app::{Ctx, Outcome, Refresh, View};
@@ -43,7 +43,7 @@ pub static KEYS: &[Binding] = &[
         codes: &[KeyCode::Char('/')],
         action: Action::StartFilter,
         keys: "/",
-        what: "filter: services, names, attribute values, trace id",
+        what: "filter: words, or a query (status=error and duration>1s)",
     },
     Binding {
         codes: &[KeyCode::Char('f'), KeyCode::Char('p')],
@@ -126,7 +126,11 @@ impl TraceList {
         let mut rows: Vec<TraceRef> = match &self.filter {
             Some(f) => {
                 self.last_filter_run = Some(now);
-                store.filter(&Query::new(f))
+                match SpanFilter::parse(f, store) {
+                    Ok(Some(filter)) => filter.traces(store),
+                    Ok(None) => store.traces_by_arrival().collect(),
+                    Err(_) => Vec::new(),
+                }
             }
             None => store.traces_by_arrival().collect(),
         };
@@ -208,6 +212,10 @@ impl View for TraceList {
 
     fn filter_text(&self) -> Option<String> {
         Some(self.filter.clone().unwrap_or_default())
+    }
+
+    fn query_signal(&self) -> Option<Signal> {
+        Some(Signal::Traces)
     }
 
     fn update(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome {

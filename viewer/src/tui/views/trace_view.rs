@@ -15,7 +15,7 @@ use rustc_hash::FxHashSet;
 use super::{LogList, span_detail};
 use crate::format::{self, safe};
 use crate::model::{Span, SpanId, TraceId};
-use crate::store::filter::Query;
+use crate::query::{Signal, SpanFilter};
 use crate::store::tree::{TopKind, Tree};
 use crate::store::{Store, Trace, TraceRef};
 use crate::tui::action::Action;
@@ -74,13 +74,19 @@ pub static KEYS: &[Binding] = &[
         codes: &[KeyCode::Char('/')],
         action: Action::StartFilter,
         keys: "/",
-        what: "find a span: service, name, attribute values",
+        what: "filter spans: words or a query; ancestors of matches stay",
+    },
+    Binding {
+        codes: &[KeyCode::Char('H')],
+        action: Action::ToggleHideUnmatched,
+        keys: "H",
+        what: "filtered: hide the other spans / dim them",
     },
     Binding {
         codes: &[KeyCode::Char('n')],
         action: Action::FindNext,
         keys: "n N",
-        what: "next / previous span found",
+        what: "next / previous matching span",
     },
     Binding {
         codes: &[KeyCode::Char('N')],
@@ -125,8 +131,13 @@ pub struct TraceView {
     /// The selected span's detail is shown full screen.
     pub full_detail: bool,
     pub detail_scroll: Scroll,
-    /// The text to find spans by (`/`, then `n`/`N`).
+    /// The query spans are filtered by (`/`, then `n`/`N` between matches).
     pub find: Option<String>,
+    /// Per span (index into the trace's spans): whether it matches `find`; empty when no
+    /// filter is applied.
+    pub matched: Vec<bool>,
+    /// With a filter: spans that neither match nor lead to a match are hidden (else dimmed).
+    pub hide_unmatched: bool,
     /// How many log records the trace had when last refreshed (they mark its spans).
     logs_seen: usize,
 }
@@ -148,6 +159,8 @@ impl TraceView {
             full_detail: false,
             detail_scroll: Scroll::default(),
             find: None,
+            matched: Vec::new(),
+            hide_unmatched: true,
             logs_seen: store.logs.count_of_trace(t.id),
         };
         view.recompute_visible(store);
@@ -159,7 +172,7 @@ impl TraceView {
     pub fn at_span(cx: &Ctx, store: &Store, trace: TraceId, span: SpanId) -> Option<Self> {
         let mut view = Self::new(store, store.find(trace)?)?;
         if span != 0 {
-            view.select_next(store, true, true, |s| s.span_id == span);
+            view.select_next(store, true, true, |_, s| s.span_id == span);
             view.cursor.clamp(view.visible.len(), Self::height(cx));
         }
         Some(view)
@@ -178,6 +191,53 @@ impl TraceView {
         self.visible = self
             .tree
             .visible(|r| collapsed.contains(&spans[r.span as usize].span_id));
+        if self.hide_unmatched && !self.matched.is_empty() {
+            let keep = self.leads_to_match();
+            self.visible.retain(|&r| keep[r as usize]);
+        }
+    }
+
+    /// Per tree row: whether its span or one below it matches the filter.
+    fn leads_to_match(&self) -> Vec<bool> {
+        let rows = &self.tree.rows;
+        let mut keep: Vec<bool> = rows
+            .iter()
+            .map(|r| self.matched.get(r.span as usize).copied().unwrap_or(false))
+            .collect();
+        // Children come after their parents in the walk: one backward pass carries every
+        // match up to its ancestors.
+        for i in (0..rows.len()).rev() {
+            let p = rows[i].parent_row;
+            if keep[i] && p != u32::MAX {
+                keep[p as usize] = true;
+            }
+        }
+        keep
+    }
+
+    /// Matches the filter against every span again (after new spans arrive).
+    fn rematch(&mut self, store: &Store) {
+        let Some(text) = &self.find else {
+            self.matched.clear();
+            return;
+        };
+        let Some(t) = store.trace(self.trace) else {
+            return;
+        };
+        self.matched = match SpanFilter::parse(text, store) {
+            Ok(Some(f)) => t
+                .spans()
+                .iter()
+                .map(|s| f.matches_span(store, t, s))
+                .collect(),
+            _ => Vec::new(),
+        };
+    }
+
+    /// Whether a span (index into the trace's spans) is dimmed by the filter.
+    #[must_use]
+    pub fn dimmed(&self, span: usize) -> bool {
+        !self.matched.is_empty() && !self.matched.get(span).copied().unwrap_or(false)
     }
 
     /// Selects the next (or previous) row, in tree order and wrapping around, whose span
@@ -187,7 +247,7 @@ impl TraceView {
         store: &Store,
         forward: bool,
         include_current: bool,
-        pred: impl Fn(&Span) -> bool,
+        pred: impl Fn(usize, &Span) -> bool,
     ) -> bool {
         let Some(t) = store.trace(self.trace) else {
             return false;
@@ -206,10 +266,10 @@ impl TraceView {
                 (cur + n * 2 - step) % n
             }
         });
-        let Some(row) = found
-            .into_iter()
-            .find(|&i| pred(&spans[self.tree.rows[i].span as usize]))
-        else {
+        let Some(row) = found.into_iter().find(|&i| {
+            let s = self.tree.rows[i].span as usize;
+            pred(s, &spans[s])
+        }) else {
             return false;
         };
         let mut p = self.tree.rows[row].parent_row;
@@ -249,15 +309,18 @@ impl TraceView {
         self.selected_row().map(|r| self.tree.rows[r].span as usize)
     }
 
-    /// Moves to the next (or previous) span matching the find text.
+    /// Moves to the next (or previous) span matching the filter.
     fn find(&mut self, cx: &mut Ctx, store: &Store, forward: bool, include_current: bool) {
         let Some(text) = self.find.clone() else {
             return;
         };
-        let query = Query::new(&text);
-        if self.select_next(store, forward, include_current, |s| {
-            query.matches_span(store, s)
-        }) {
+        let matched = std::mem::take(&mut self.matched);
+        let found = self.select_next(store, forward, include_current, |i, _| {
+            matched.get(i).copied().unwrap_or(false)
+        });
+        self.matched = matched;
+        if found {
+            self.recompute_visible(store);
             self.cursor.clamp(self.visible.len(), Self::height(cx));
         } else {
             cx.notice = Some(format!("no span matches {:?}", crate::format::safe(&text)));
@@ -270,17 +333,66 @@ impl TraceView {
             Action::FindNext => self.find(cx, store, true, false),
             Action::FindPrev => self.find(cx, store, false, false),
             Action::Apply(text) => {
+                let selected = self
+                    .selected_span()
+                    .and_then(|i| store.trace(self.trace).map(|t| t.spans()[i].span_id));
                 self.find.clone_from(text);
-                self.find(cx, store, true, true);
+                self.rematch(store);
+                if self.find.is_some() && !self.matched.contains(&true) {
+                    cx.notice = Some(format!(
+                        "no span matches {:?}",
+                        crate::format::safe(self.find.as_deref().unwrap_or(""))
+                    ));
+                    self.find = None;
+                    self.matched.clear();
+                }
+                self.recompute_visible(store);
+                self.cursor = Cursor::default();
+                if let Some(id) = selected {
+                    self.select_span(store, id);
+                }
+                if self.find.is_some() {
+                    self.find(cx, store, true, true);
+                }
+                self.cursor.clamp(self.visible.len(), height);
+            }
+            Action::ToggleHideUnmatched => {
+                if self.matched.is_empty() {
+                    cx.notice = Some("no filter: / filters the spans".into());
+                    return Outcome::Done;
+                }
+                let selected = self
+                    .selected_span()
+                    .and_then(|i| store.trace(self.trace).map(|t| t.spans()[i].span_id));
+                self.hide_unmatched = !self.hide_unmatched;
+                self.recompute_visible(store);
+                if let Some(id) = selected {
+                    self.select_span(store, id);
+                }
+                self.cursor.clamp(self.visible.len(), height);
             }
             Action::NextError => {
-                if self.select_next(store, true, false, Span::is_error) {
+                if self.select_next(store, true, false, |_, s| s.is_error()) {
                     self.cursor.clamp(self.visible.len(), height);
                 } else {
                     cx.notice = Some("no span has an error status".into());
                 }
             }
-            Action::Back => return Outcome::Back,
+            Action::Back => {
+                if self.find.take().is_some() {
+                    let selected = self
+                        .selected_span()
+                        .and_then(|i| store.trace(self.trace).map(|t| t.spans()[i].span_id));
+                    self.matched.clear();
+                    self.recompute_visible(store);
+                    if let Some(id) = selected {
+                        self.select_span(store, id);
+                    }
+                    self.cursor.clamp(self.visible.len(), height);
+                    return Outcome::Done;
+                }
+                return Outcome::Back;
+            }
             Action::Open => {
                 if self.selected_span().is_some() {
                     self.detail_scroll = Scroll::default();
@@ -443,6 +555,10 @@ impl View for TraceView {
         (!self.full_detail).then(|| self.find.clone().unwrap_or_default())
     }
 
+    fn query_signal(&self) -> Option<Signal> {
+        (!self.full_detail).then_some(Signal::Traces)
+    }
+
     fn update(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome {
         if *action == Action::ShowLogs {
             if store.logs.count_of_trace(self.trace_id) == 0 {
@@ -464,6 +580,7 @@ impl View for TraceView {
                 let selected = self.selected_span().map(|i| t.spans()[i].span_id);
                 self.tree = Tree::build(t.spans());
                 self.version = t.version;
+                self.rematch(store);
                 self.recompute_visible(store);
                 if let Some(id) = selected {
                     self.select_span(store, id);
@@ -502,7 +619,16 @@ impl View for TraceView {
         }
         Self::render_title(store, trace, areas.title, buf);
         if let Some(find) = &self.find {
-            let text = format!(" find: {} (n/N) ", safe(find));
+            let n = self.matched.iter().filter(|m| **m).count();
+            let how = if self.hide_unmatched {
+                "others hidden"
+            } else {
+                "others dimmed"
+            };
+            let text = format!(
+                " filter: {} · {n} match · {how} (H) · n/N · Esc clears ",
+                safe(find)
+            );
             let w = (text.chars().count() as u16).min(areas.title.width);
             let x = areas.title.x + areas.title.width - w;
             put(buf, x, areas.title.y, &text, w, HEADER);
@@ -639,7 +765,14 @@ fn render_rows(
             Style::new().fg(color),
         );
         x = put(buf, x, y, " ", end.saturating_sub(x), Style::new());
-        let name_style = if span.is_error() { ERROR } else { Style::new() };
+        let dim = view.dimmed(row.span as usize);
+        let name_style = if span.is_error() {
+            ERROR
+        } else if dim {
+            DIM
+        } else {
+            Style::new()
+        };
         x = put(
             buf,
             x,
@@ -668,7 +801,9 @@ fn render_rows(
             let len = (u128::from(span.duration()) * u128::from(w) / u128::from(dur)) as u16;
             let from = from.min(w - 1);
             let len = len.clamp(1, w - from);
-            let bar_style = if span.is_error() {
+            let bar_style = if dim {
+                DIM
+            } else if span.is_error() {
                 Style::new().fg(ERROR.fg.unwrap_or(color))
             } else {
                 Style::new().fg(color)
