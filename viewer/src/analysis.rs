@@ -17,11 +17,13 @@
 //!
 //! [`Tree`]: crate::store::tree::Tree
 
+pub mod compare;
 pub mod critical_path;
 pub mod runs;
 pub mod self_time;
 pub mod stats;
 
+pub use compare::{DiffNode, DiffStatus, compare};
 pub use critical_path::{Segment, critical_path, on_critical_path};
 pub use runs::{Run, run_of_row, runs};
 pub use self_time::self_time;
