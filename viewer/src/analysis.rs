@@ -21,6 +21,7 @@ pub mod compare;
 pub mod critical_path;
 pub mod runs;
 pub mod self_time;
+pub mod service_map;
 pub mod stats;
 
 pub use compare::{DiffNode, DiffStatus, compare};
@@ -28,6 +29,9 @@ pub use critical_path::{Segment, critical_path, on_critical_path};
 pub use runs::{Run, run_of_row, runs};
 pub use self_time::self_time;
 
+pub use service_map::{
+    Edge, ServiceMap, ServiceMapBuilder, ServiceMapLimits, ServiceNode, service_map,
+};
 pub use stats::{StatColumn, StatRow, sort_stats, stats};
 
 /// Marks "no row" / "no parent" in row-indexed data, as in [`crate::store::tree::TreeRow`].
