@@ -1,6 +1,8 @@
 //! Analyses of stored traces: pure functions over a trace's spans and its [`Tree`], no async,
 //! no terminal. Results are indexed by span index (into [`crate::store::Trace::spans`]) or by
-//! tree row, so nothing per span allocates.
+//! tree row, so nothing per span allocates. Functions taking `spans` and a `tree` expect the
+//! tree built from those spans (`Tree::build(spans)`); walks over the tree are iterative, so
+//! a 20,000-level trace is fine.
 //!
 //! - `critical_path`: the spans, and the parts of spans, that determine a trace's end-to-end
 //!   duration, as Jaeger UI computes it ([`critical_path()`], [`on_critical_path`]).
@@ -28,7 +30,6 @@ pub use compare::{DiffNode, DiffStatus, compare};
 pub use critical_path::{Segment, critical_path, on_critical_path};
 pub use runs::{Run, run_of_row, runs};
 pub use self_time::self_time;
-
 pub use service_map::{
     Edge, ServiceMap, ServiceMapBuilder, ServiceMapLimits, ServiceNode, service_map,
 };
