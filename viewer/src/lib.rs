@@ -5,6 +5,7 @@
 //! terminal UI (`tui`) reads the store; `report` renders it as text for the
 //! `headless` mode.
 
+pub mod analysis;
 pub mod catalog;
 pub mod config;
 pub mod format;
