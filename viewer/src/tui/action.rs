@@ -58,6 +58,12 @@ pub enum Action {
     FindPrev,
     /// In a filtered trace: hide the spans that neither match nor lead to a match, or dim them.
     ToggleHideUnmatched,
+    /// In a trace: highlight the critical path (what the end-to-end duration waits on).
+    ToggleCritical,
+    /// In a trace: show or hide the self-time column.
+    ToggleSelfTime,
+    /// In a trace: fold runs of repeated sibling spans into one `×N` row, or unfold them all.
+    ToggleRuns,
     /// In a trace: select the next span with an error status.
     NextError,
     /// Collapse or expand the selected span's subtree.

@@ -983,3 +983,90 @@ fn queries_filter_logs_and_metrics_too() {
     let err = app.input_error.clone().unwrap();
     assert!(err.message.contains("metrics have no duration"), "{err}");
 }
+
+/// A 100 ms request: four SELECTs one after another (10–50 ms), then `render` (60–100 ms) and,
+/// in parallel with it, `audit` (55–70 ms), which the end does not wait on.
+fn n_plus_one() -> Store {
+    let ms = 1_000_000;
+    let mut store = Store::new(1000);
+    store.ingest(batch(
+        "api",
+        vec![
+            span(9, 1, 0, 0, 100 * ms, "GET /orders"),
+            span(9, 6, 1, 60 * ms, 100 * ms, "render"),
+            span(9, 7, 1, 55 * ms, 70 * ms, "audit"),
+        ],
+    ));
+    store.ingest(batch(
+        "db",
+        (0..4)
+            .map(|k| {
+                span(
+                    9,
+                    2 + k,
+                    1,
+                    (10 + 10 * k) * ms,
+                    (20 + 10 * k) * ms,
+                    "SELECT order",
+                )
+            })
+            .collect(),
+    ));
+    store
+}
+
+#[test]
+fn repeated_calls_fold_into_one_row_and_unfold() {
+    let mut app = app_with(n_plus_one(), (100, 24));
+    app.update(Action::Open);
+    // GET /orders, ×4 SELECT order, audit, render.
+    assert_eq!(trace(&app).visible.len(), 4);
+    let screen = draw(&app);
+    assert!(screen.contains("×4 db SELECT order"), "{screen}");
+    // The folded row's duration is the run's total.
+    let line = screen.lines().find(|l| l.contains("×4")).unwrap();
+    assert!(line.trim_end().ends_with("40.00ms"), "{line}");
+    app.update(Action::Down);
+    app.update(Action::ToggleCollapse);
+    assert_eq!(trace(&app).visible.len(), 7, "Space unfolds the run");
+    app.update(Action::ToggleRuns);
+    app.update(Action::ToggleRuns);
+    assert_eq!(trace(&app).visible.len(), 4, "x folds every run again");
+    app.update(Action::ToggleRuns);
+    assert_eq!(trace(&app).visible.len(), 7);
+}
+
+#[test]
+fn the_critical_path_and_self_time() {
+    let mut app = app_with(n_plus_one(), (100, 24));
+    app.update(Action::Open);
+    app.update(Action::ToggleCritical);
+    let notice = app.cx.notice.clone().unwrap();
+    assert!(notice.contains("critical path: 100.00ms"), "{notice}");
+    let view = trace(&app);
+    let store = app.store.lock();
+    let t = store.trace(view.trace).unwrap();
+    let on = |name: &str| {
+        let i = t
+            .spans()
+            .iter()
+            .position(|s| store.str(s.name) == name)
+            .unwrap();
+        (view.timing(i).critical_ns, view.timing(i).self_ns)
+    };
+    // audit runs in parallel with render, which ends last: not on the path.
+    assert_eq!(on("audit").0, 0);
+    assert_eq!(on("render").0, 40_000_000);
+    // The root waits 10 ms before the first SELECT and 10 ms between the SELECTs and render.
+    assert_eq!(on("GET /orders"), (20_000_000, 15_000_000));
+    drop(store);
+    app.update(Action::ToggleSelfTime);
+    let screen = draw(&app);
+    assert!(screen.contains("SELF"), "{screen}");
+    assert!(screen.contains("critical path 100.00ms (c)"), "{screen}");
+    let root = screen
+        .lines()
+        .find(|l| l.contains("GET /orders") && l.contains("15.00ms"));
+    assert!(root.is_some(), "{screen}");
+    assert_snapshot!(screen);
+}

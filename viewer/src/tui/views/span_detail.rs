@@ -14,9 +14,22 @@ use crate::tui::theme::{DIM, ERROR, KEY, TITLE, service_color, severity_style};
 
 const SECTION: Style = TITLE;
 
+/// What the trace view computed about a span: its self time and its time on the critical path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    pub self_ns: u64,
+    pub critical_ns: u64,
+}
+
 /// The detail of `trace.spans()[span]`, as lines. `limit` caps how many are built.
 #[must_use]
-pub fn lines(store: &Store, trace: &Trace, span: usize, limit: usize) -> Vec<Line<'static>> {
+pub fn lines(
+    store: &Store,
+    trace: &Trace,
+    span: usize,
+    timing: Option<Timing>,
+    limit: usize,
+) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let Some(s) = trace.spans().get(span) else {
         return out;
@@ -60,6 +73,20 @@ pub fn lines(store: &Store, trace: &Trace, span: usize, limit: usize) -> Vec<Lin
         TextSpan::styled("duration ", KEY),
         TextSpan::raw(format::duration(s.duration())),
     ]));
+    if let Some(t) = timing {
+        let mut parts = vec![
+            TextSpan::styled("self     ", KEY),
+            TextSpan::raw(format!(
+                "{} (the time no child span covers)",
+                format::duration(t.self_ns)
+            )),
+        ];
+        if t.critical_ns > 0 {
+            parts.push(TextSpan::styled("   critical path ", KEY));
+            parts.push(TextSpan::raw(format::duration(t.critical_ns)));
+        }
+        out.push(Line::from(parts));
+    }
     out.push(kv_line("trace id ", format::trace_id(trace.id)));
     out.push(kv_line("span id  ", format::span_id(s.span_id)));
     let parent = if s.parent_id == 0 {
@@ -173,12 +200,19 @@ fn attrs(store: &Store, attrs: &[Attr], indent: &str, out: &mut Vec<Line<'static
 }
 
 /// The detail as a bordered pane (the top of it).
-pub fn render_pane(store: &Store, trace: &Trace, span: usize, area: Rect, buf: &mut Buffer) {
+pub fn render_pane(
+    store: &Store,
+    trace: &Trace,
+    span: usize,
+    timing: Option<Timing>,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let block = Block::new()
         .borders(Borders::TOP)
         .title(" span detail · Enter for all of it ")
         .border_style(DIM);
     let inner = block.inner(area);
     block.render(area, buf);
-    Paragraph::new(lines(store, trace, span, inner.height as usize)).render(inner, buf);
+    Paragraph::new(lines(store, trace, span, timing, inner.height as usize)).render(inner, buf);
 }

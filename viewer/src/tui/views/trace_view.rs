@@ -13,6 +13,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use rustc_hash::FxHashSet;
 
 use super::{LogList, span_detail};
+use crate::analysis::{self, NONE, Run, Segment};
 use crate::format::{self, safe};
 use crate::model::{Span, SpanId, TraceId};
 use crate::query::{Signal, SpanFilter};
@@ -31,6 +32,12 @@ const DURATION_W: u16 = 10;
 /// Marks a span that has log records.
 const LOG_MARK: &str = " ≡";
 const LOG_STYLE: Style = Style::new().fg(Color::Yellow);
+const SELF_W: u16 = 10;
+/// Runs of at least this many repeated siblings are folded into one row.
+pub const MIN_RUN: usize = 3;
+/// The critical path on the waterfall, over the dimmed bars.
+const CRITICAL: Style = Style::new().fg(Color::LightRed);
+const RUN_STYLE: Style = Style::new().fg(Color::Magenta);
 
 pub const HELP_TITLE: &str = "Trace";
 pub static KEYS: &[Binding] = &[
@@ -95,6 +102,24 @@ pub static KEYS: &[Binding] = &[
         what: "",
     },
     Binding {
+        codes: &[KeyCode::Char('c')],
+        action: Action::ToggleCritical,
+        keys: "c",
+        what: "critical path: what the trace's duration waits on",
+    },
+    Binding {
+        codes: &[KeyCode::Char('T')],
+        action: Action::ToggleSelfTime,
+        keys: "T",
+        what: "self-time column (time no child covers)",
+    },
+    Binding {
+        codes: &[KeyCode::Char('x')],
+        action: Action::ToggleRuns,
+        keys: "x",
+        what: "fold / unfold repeated calls (×N rows; Space unfolds one)",
+    },
+    Binding {
         codes: &[KeyCode::Char('e')],
         action: Action::NextError,
         keys: "e",
@@ -140,6 +165,60 @@ pub struct TraceView {
     pub hide_unmatched: bool,
     /// How many log records the trace had when last refreshed (they mark its spans).
     logs_seen: usize,
+    /// What was computed about the trace, with its tree.
+    pub analysis: TraceAnalysis,
+    /// The critical path is highlighted (`c`).
+    pub show_critical: bool,
+    /// The self-time column is shown (`T`).
+    pub show_self: bool,
+    /// Runs of [`MIN_RUN`] or more repeated siblings show as one `×N` row (`x`), except those
+    /// unfolded (by their first span's id).
+    pub fold_runs: bool,
+    pub unfolded: FxHashSet<u64>,
+}
+
+/// A trace's critical path, self times and runs of repeated calls.
+#[derive(Debug, Default)]
+pub struct TraceAnalysis {
+    /// Critical path segments ordered by span, then start.
+    pub critical: Vec<Segment>,
+    /// Per span: nanoseconds on the critical path.
+    pub on_path: Vec<u64>,
+    /// Per span: self time.
+    pub self_ns: Vec<u64>,
+    pub runs: Vec<Run>,
+    /// Per tree row: its run's index, or `NONE`.
+    pub run_of_row: Vec<u32>,
+}
+
+impl TraceAnalysis {
+    fn of(store: &Store, spans: &[Span], tree: &Tree) -> Self {
+        let mut critical = analysis::critical_path(spans, tree);
+        let on_path = analysis::on_critical_path(&critical, spans.len());
+        critical.sort_by_key(|s| (s.span, s.start));
+        let runs = analysis::runs(spans, tree, |s| store.resource(s.resource).service);
+        let run_of_row = analysis::run_of_row(&runs, tree.rows.len());
+        Self {
+            critical,
+            on_path,
+            self_ns: analysis::self_time(spans, tree),
+            runs,
+            run_of_row,
+        }
+    }
+
+    /// The critical path's pieces of one span.
+    fn segments_of(&self, span: u32) -> &[Segment] {
+        let from = self.critical.partition_point(|s| s.span < span);
+        let to = self.critical.partition_point(|s| s.span <= span);
+        &self.critical[from..to]
+    }
+
+    /// The total length of the critical path.
+    #[must_use]
+    pub fn critical_total(&self) -> u64 {
+        self.critical.iter().map(Segment::duration).sum()
+    }
 }
 
 impl TraceView {
@@ -148,6 +227,7 @@ impl TraceView {
     pub fn new(store: &Store, trace: TraceRef) -> Option<Self> {
         let t = store.trace(trace)?;
         let tree = Tree::build(t.spans());
+        let analysis = TraceAnalysis::of(store, t.spans(), &tree);
         let mut view = Self {
             trace,
             trace_id: t.id,
@@ -162,6 +242,11 @@ impl TraceView {
             matched: Vec::new(),
             hide_unmatched: true,
             logs_seen: store.logs.count_of_trace(t.id),
+            analysis,
+            show_critical: false,
+            show_self: false,
+            fold_runs: true,
+            unfolded: FxHashSet::default(),
         };
         view.recompute_visible(store);
         Some(view)
@@ -194,7 +279,37 @@ impl TraceView {
         if self.hide_unmatched && !self.matched.is_empty() {
             let keep = self.leads_to_match();
             self.visible.retain(|&r| keep[r as usize]);
+        } else if self.fold_runs {
+            // A folded run shows as its first row; the others and every subtree under the run
+            // are left out.
+            let mut until = 0u32;
+            let mut out = Vec::with_capacity(self.visible.len());
+            for &r in &self.visible {
+                if r < until {
+                    continue;
+                }
+                out.push(r);
+                if let Some(run) = self.folded_run_at(spans, r as usize) {
+                    until = run.end_row(&self.tree);
+                }
+            }
+            self.visible = out;
         }
+    }
+
+    /// The run folded into row `row`, when that row is a folded run's first.
+    #[must_use]
+    pub fn folded_run_at(&self, spans: &[Span], row: usize) -> Option<&Run> {
+        if !self.fold_runs || (self.hide_unmatched && !self.matched.is_empty()) {
+            return None;
+        }
+        let i = *self.analysis.run_of_row.get(row)?;
+        let run = self.analysis.runs.get(i as usize).filter(|_| i != NONE)?;
+        let first = spans.get(self.tree.rows[row].span as usize)?;
+        (run.first_row() as usize == row
+            && run.len() >= MIN_RUN
+            && !self.unfolded.contains(&first.span_id))
+        .then_some(run)
     }
 
     /// Per tree row: whether its span or one below it matches the filter.
@@ -232,6 +347,15 @@ impl TraceView {
                 .collect(),
             _ => Vec::new(),
         };
+    }
+
+    /// A span's self time and time on the critical path.
+    #[must_use]
+    pub fn timing(&self, span: usize) -> span_detail::Timing {
+        span_detail::Timing {
+            self_ns: self.analysis.self_ns.get(span).copied().unwrap_or(0),
+            critical_ns: self.analysis.on_path.get(span).copied().unwrap_or(0),
+        }
     }
 
     /// Whether a span (index into the trace's spans) is dimmed by the filter.
@@ -356,6 +480,32 @@ impl TraceView {
                 }
                 self.cursor.clamp(self.visible.len(), height);
             }
+            Action::ToggleCritical => {
+                self.show_critical = !self.show_critical;
+                if self.show_critical {
+                    cx.notice = Some(format!(
+                        "critical path: {} of the trace's {} (bright on the waterfall)",
+                        format::duration(self.analysis.critical_total()),
+                        store
+                            .trace(self.trace)
+                            .map_or_else(String::new, |t| format::duration(t.duration()))
+                    ));
+                }
+            }
+            Action::ToggleSelfTime => self.show_self = !self.show_self,
+            Action::ToggleRuns => {
+                let selected = self
+                    .selected_span()
+                    .and_then(|i| store.trace(self.trace).map(|t| t.spans()[i].span_id));
+                self.fold_runs = !self.fold_runs;
+                self.unfolded.clear();
+                self.recompute_visible(store);
+                self.cursor = Cursor::default();
+                if let Some(id) = selected {
+                    self.select_span(store, id);
+                }
+                self.cursor.clamp(self.visible.len(), height);
+            }
             Action::ToggleHideUnmatched => {
                 if self.matched.is_empty() {
                     cx.notice = Some("no filter: / filters the spans".into());
@@ -408,6 +558,15 @@ impl TraceView {
                 };
                 let row = self.tree.rows[row_idx];
                 let id = t.spans()[row.span as usize].span_id;
+                if matches!(action, Action::ToggleCollapse | Action::Expand)
+                    && self.folded_run_at(t.spans(), row_idx).is_some()
+                {
+                    self.unfolded.insert(id);
+                    self.recompute_visible(store);
+                    self.select_span(store, id);
+                    self.cursor.clamp(self.visible.len(), height);
+                    return Outcome::Done;
+                }
                 let is_collapsed = self.collapsed.contains(&id);
                 let has_children = row.has_children(row_idx);
                 let mut select = id;
@@ -484,7 +643,7 @@ impl TraceView {
             return;
         };
         let height = cx.layout(Shape::Full).body.height as usize;
-        let len = span_detail::lines(store, t, span, usize::MAX).len();
+        let len = span_detail::lines(store, t, span, Some(self.timing(span)), usize::MAX).len();
         self.detail_scroll.apply(action, len, height);
     }
 
@@ -522,7 +681,7 @@ impl TraceView {
             TITLE,
         );
         let height = areas.body.height as usize;
-        let all = span_detail::lines(store, trace, span, usize::MAX);
+        let all = span_detail::lines(store, trace, span, Some(self.timing(span)), usize::MAX);
         let max_scroll = all.len().saturating_sub(height);
         let scroll = self.detail_scroll.top.min(max_scroll);
         let shown: Vec<Line<'static>> = all.into_iter().skip(scroll).take(height).collect();
@@ -579,6 +738,7 @@ impl View for TraceView {
             Some(t) if t.version != self.version => {
                 let selected = self.selected_span().map(|i| t.spans()[i].span_id);
                 self.tree = Tree::build(t.spans());
+                self.analysis = TraceAnalysis::of(store, t.spans(), &self.tree);
                 self.version = t.version;
                 self.rematch(store);
                 self.recompute_visible(store);
@@ -618,6 +778,13 @@ impl View for TraceView {
             return;
         }
         Self::render_title(store, trace, areas.title, buf);
+        let mut label = String::new();
+        if self.show_critical {
+            label.push_str(&format!(
+                " critical path {} (c) ",
+                format::duration(self.analysis.critical_total())
+            ));
+        }
         if let Some(find) = &self.find {
             let n = self.matched.iter().filter(|m| **m).count();
             let how = if self.hide_unmatched {
@@ -625,21 +792,30 @@ impl View for TraceView {
             } else {
                 "others dimmed"
             };
-            let text = format!(
+            label.push_str(&format!(
                 " filter: {} · {n} match · {how} (H) · n/N · Esc clears ",
                 safe(find)
-            );
-            let w = (text.chars().count() as u16).min(areas.title.width);
-            let x = areas.title.x + areas.title.width - w;
-            put(buf, x, areas.title.y, &text, w, HEADER);
+            ));
         }
-        let cols = Columns::new(areas.body.width);
+        if !label.is_empty() {
+            let w = (label.chars().count() as u16).min(areas.title.width);
+            let x = areas.title.x + areas.title.width - w;
+            put(buf, x, areas.title.y, &label, w, HEADER);
+        }
+        let cols = Columns::new(areas.body.width, self.show_self);
         render_axis(trace, &cols, areas.header, buf);
         render_rows(store, trace, self, &store.logs, &cols, areas.body, buf);
         if areas.detail.height > 0
             && let Some(span) = self.selected_span()
         {
-            span_detail::render_pane(store, trace, span, areas.detail, buf);
+            span_detail::render_pane(
+                store,
+                trace,
+                span,
+                Some(self.timing(span)),
+                areas.detail,
+                buf,
+            );
         }
     }
 
@@ -648,21 +824,29 @@ impl View for TraceView {
     }
 }
 
-/// Column widths of a row: tree | waterfall | duration.
+/// Column widths of a row: tree | waterfall | self time (optional) | duration.
 struct Columns {
     tree: u16,
     waterfall: u16,
+    self_time: u16,
     duration: u16,
 }
 
 impl Columns {
-    fn new(width: u16) -> Self {
+    fn new(width: u16, show_self: bool) -> Self {
         let duration = DURATION_W.min(width);
-        let tree = (width.saturating_sub(duration) * 45 / 100).max(width.min(10));
-        let waterfall = width.saturating_sub(tree + duration);
+        let self_time = if show_self {
+            SELF_W.min(width.saturating_sub(duration))
+        } else {
+            0
+        };
+        let rest = width.saturating_sub(duration + self_time);
+        let tree = (rest * 45 / 100).max(rest.min(10));
+        let waterfall = rest.saturating_sub(tree);
         Self {
             tree,
             waterfall,
+            self_time,
             duration,
         }
     }
@@ -700,9 +884,19 @@ fn render_axis(trace: &Trace, cols: &Columns, area: Rect, buf: &mut Buffer) {
             free_from = start + len + 1;
         }
     }
+    if cols.self_time > 0 {
+        put(
+            buf,
+            x0 + w,
+            area.y,
+            &format!("{:>9}", "SELF"),
+            cols.self_time,
+            HEADER,
+        );
+    }
     put(
         buf,
-        x0 + w,
+        x0 + w + cols.self_time,
         area.y,
         &format!("{:>9}", "DURATION"),
         cols.duration,
@@ -740,22 +934,40 @@ fn render_rows(
         let selected = i == cursor.selected;
         let service = store.resource(span.resource).service;
         let color = service_color(store.str(service));
+        let run = view.folded_run_at(spans, row_idx);
+        let analysis = &view.analysis;
+        let on_path = analysis
+            .on_path
+            .get(row.span as usize)
+            .copied()
+            .unwrap_or(0)
+            > 0;
 
         // Tree column.
         let mut x = body.x;
         let end = body.x + cols.tree;
         let prefix = guides(tree, row_idx);
         x = put(buf, x, y, &prefix, end.saturating_sub(x), DIM);
-        let marker = if row.has_children(row_idx) {
-            if view.collapsed.contains(&span.span_id) {
-                "▸ "
-            } else {
-                "▾ "
-            }
+        let marker = if run.is_some()
+            || (row.has_children(row_idx) && view.collapsed.contains(&span.span_id))
+        {
+            "▸ "
+        } else if row.has_children(row_idx) {
+            "▾ "
         } else {
             "· "
         };
         x = put(buf, x, y, marker, end.saturating_sub(x), DIM);
+        if let Some(run) = run {
+            x = put(
+                buf,
+                x,
+                y,
+                &format!("×{} ", run.len()),
+                end.saturating_sub(x),
+                RUN_STYLE,
+            );
+        }
         x = put(
             buf,
             x,
@@ -765,8 +977,9 @@ fn render_rows(
             Style::new().fg(color),
         );
         x = put(buf, x, y, " ", end.saturating_sub(x), Style::new());
-        let dim = view.dimmed(row.span as usize);
-        let name_style = if span.is_error() {
+        let dim = view.dimmed(row.span as usize) || (view.show_critical && !on_path);
+        let errors = run.map_or(u32::from(span.is_error()), |r| r.errors);
+        let name_style = if errors > 0 {
             ERROR
         } else if dim {
             DIM
@@ -784,45 +997,127 @@ fn render_rows(
         if logs.of_span(trace.id, span.span_id).next().is_some() {
             x = put(buf, x, y, LOG_MARK, end.saturating_sub(x), LOG_STYLE);
         }
-        let note = match row.top {
-            TopKind::MissingParent => " (missing parent)",
-            TopKind::Cycle => " (parent cycle)",
-            TopKind::Root | TopKind::Child => "",
+        let note = match (run, row.top) {
+            (Some(r), _) if r.errors > 0 => format!(" ({} errors)", r.errors),
+            (_, TopKind::MissingParent) => " (missing parent)".to_owned(),
+            (_, TopKind::Cycle) => " (parent cycle)".to_owned(),
+            _ => String::new(),
         };
-        put(buf, x, y, note, end.saturating_sub(x), DIM);
+        put(buf, x, y, &note, end.saturating_sub(x), DIM);
+
+        // The run's spans, for its bar, self time and total.
+        let members: Vec<&Span> = match run {
+            Some(r) => r
+                .rows
+                .iter()
+                .filter_map(|&m| spans.get(tree.rows[m as usize].span as usize))
+                .collect(),
+            None => vec![span],
+        };
+        let (start, stop) = members.iter().fold((u64::MAX, 0), |(a, b), s| {
+            (a.min(s.start), b.max(s.end.max(s.start)))
+        });
+        let total: u64 = members.iter().map(|s| s.duration()).sum();
 
         // Waterfall column.
         let w = cols.waterfall;
         if w > 0 {
             let x0 = body.x + cols.tree;
-            let dur = trace.duration().max(1);
-            let off = span.start.saturating_sub(trace.start).min(dur);
-            let from = (u128::from(off) * u128::from(w) / u128::from(dur)) as u16;
-            let len = (u128::from(span.duration()) * u128::from(w) / u128::from(dur)) as u16;
-            let from = from.min(w - 1);
-            let len = len.clamp(1, w - from);
             let bar_style = if dim {
                 DIM
-            } else if span.is_error() {
+            } else if errors > 0 {
                 Style::new().fg(ERROR.fg.unwrap_or(color))
             } else {
                 Style::new().fg(color)
             };
+            let scale = Scale::new(trace, w);
+            let (from, len) = scale.bar(start, stop);
             put(buf, x0 + from, y, &"█".repeat(len as usize), len, bar_style);
+            if view.show_critical {
+                let pieces: Vec<u32> = match run {
+                    Some(r) => r.rows.iter().map(|&m| tree.rows[m as usize].span).collect(),
+                    None => vec![row.span],
+                };
+                for p in pieces {
+                    for seg in analysis.segments_of(p) {
+                        let (from, len) = scale.bar(seg.start, seg.end);
+                        put(buf, x0 + from, y, &"█".repeat(len as usize), len, CRITICAL);
+                    }
+                }
+            }
         }
 
-        // Duration column.
+        // Self time and duration columns (a run: the sums over its spans).
+        let mut x = body.x + cols.tree + w;
+        if cols.self_time > 0 {
+            let own: u64 = match run {
+                Some(r) => r
+                    .rows
+                    .iter()
+                    .map(|&m| {
+                        let k = tree.rows[m as usize].span as usize;
+                        analysis.self_ns.get(k).copied().unwrap_or(0)
+                    })
+                    .sum(),
+                None => analysis
+                    .self_ns
+                    .get(row.span as usize)
+                    .copied()
+                    .unwrap_or(0),
+            };
+            put(
+                buf,
+                x,
+                y,
+                &format!("{:>9}", format::duration(own)),
+                cols.self_time,
+                DIM,
+            );
+            x += cols.self_time;
+        }
+        let shown = if run.is_some() {
+            total
+        } else {
+            span.duration()
+        };
         put(
             buf,
-            body.x + cols.tree + w,
+            x,
             y,
-            &format!("{:>9}", format::duration(span.duration())),
+            &format!("{:>9}", format::duration(shown)),
             cols.duration,
             Style::new(),
         );
         if selected {
             buf.set_style(Rect::new(body.x, y, body.width, 1), SELECTED);
         }
+    }
+}
+
+/// Maps times of a trace onto the waterfall's columns.
+struct Scale {
+    start: u64,
+    dur: u64,
+    width: u16,
+}
+
+impl Scale {
+    fn new(trace: &Trace, width: u16) -> Self {
+        Self {
+            start: trace.start,
+            dur: trace.duration().max(1),
+            width,
+        }
+    }
+
+    /// First column and length (at least one cell) of the bar from `a` to `b`.
+    fn bar(&self, a: u64, b: u64) -> (u16, u16) {
+        let w = u128::from(self.width);
+        let off = a.saturating_sub(self.start).min(self.dur);
+        let from = (u128::from(off) * w / u128::from(self.dur)) as u16;
+        let len = (u128::from(b.saturating_sub(a)) * w / u128::from(self.dur)) as u16;
+        let from = from.min(self.width - 1);
+        (from, len.clamp(1, self.width - from))
     }
 }
 
