@@ -1,7 +1,7 @@
 //! The terminal UI. This file: terminal set-up, the event loop, and a restore that runs on
 //! quit, on signals and on panic. `app` routes between the views (`views/`, one module each,
 //! owning its state, keys and drawing); `layout` says where everything goes; `keymap` holds the
-//! keys every view shares; `theme`, `cursor`, `help` and `status_bar` are shared pieces.
+//! keys every view shares; `theme`, `cursor`, `help`, `status_bar` and `widgets/` are shared pieces.
 
 pub mod action;
 pub mod app;
@@ -12,6 +12,7 @@ pub mod layout;
 pub mod status_bar;
 pub mod theme;
 pub mod views;
+pub mod widgets;
 
 use std::io::{self, BufWriter, IsTerminal, Stdout};
 use std::sync::Once;

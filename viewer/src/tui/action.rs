@@ -36,6 +36,8 @@ pub enum Action {
     ToggleFollow,
     /// Cycle the trace list's sort order: time, duration, span count.
     CycleSort,
+    /// Show or hide the chart above a list (the trace list's latency scatter).
+    ToggleChart,
     /// Start typing a filter (or, in a trace, a find).
     StartFilter,
     /// Type a character into the filter.

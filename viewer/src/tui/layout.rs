@@ -9,6 +9,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 pub enum Shape {
     /// A title, a column header and rows.
     List,
+    /// A chart over a column header and rows (the chart only when the terminal is tall
+    /// enough).
+    ChartList,
     /// A title, a header and rows over a detail pane (when the terminal is tall enough).
     Split,
     /// A title and a body.
@@ -22,6 +25,8 @@ pub struct Areas {
     pub tabs: Rect,
     /// The rest of the top row.
     pub title: Rect,
+    /// A chart above the list (`ChartList`).
+    pub chart: Rect,
     pub header: Rect,
     pub body: Rect,
     pub detail: Rect,
@@ -30,6 +35,9 @@ pub struct Areas {
 
 /// Width of the tab strip.
 pub const TABS_WIDTH: u16 = 24;
+/// Rows a terminal needs for the chart over a list, and the chart's rows.
+pub const CHART_MIN_ROWS: u16 = 20;
+pub const CHART_ROWS: u16 = 8;
 /// Rows a terminal needs for the split shape's detail pane.
 pub const DETAIL_PANE_MIN_ROWS: u16 = 16;
 
@@ -56,6 +64,22 @@ pub fn layout(area: Rect, shape: Shape) -> Areas {
         ..Areas::default()
     };
     match shape {
+        Shape::ChartList => {
+            let chart_h = if area.height >= CHART_MIN_ROWS {
+                CHART_ROWS
+            } else {
+                0
+            };
+            let [chart, header, body] = Layout::vertical([
+                Constraint::Length(chart_h),
+                Constraint::Length(1),
+                Constraint::Min(0),
+            ])
+            .areas(rest);
+            areas.chart = chart;
+            areas.header = header;
+            areas.body = body;
+        }
         Shape::List => {
             let [header, body] =
                 Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(rest);

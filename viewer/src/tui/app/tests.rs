@@ -222,10 +222,10 @@ fn paging_and_clicks() {
     app.update(Action::Top);
     assert_eq!(list(&app).cursor, Cursor::default());
     app.update(Action::PageDown);
-    let page = app.cx.layout(Shape::List).body.height as usize;
+    let page = app.cx.layout(app.view().shape()).body.height as usize;
     assert_eq!(list(&app).cursor.selected, page);
     app.update(Action::Top);
-    let body = app.cx.layout(Shape::List).body;
+    let body = app.cx.layout(app.view().shape()).body;
     app.update(Action::Click(body.x + 1, body.y + 3));
     assert_eq!(list(&app).cursor.selected, 3);
     app.update(Action::Click(body.x + 1, body.y + 3));
@@ -1069,4 +1069,49 @@ fn the_critical_path_and_self_time() {
         .find(|l| l.contains("GET /orders") && l.contains("15.00ms"));
     assert!(root.is_some(), "{screen}");
     assert_snapshot!(screen);
+}
+
+#[test]
+fn a_latency_scatter_sits_above_the_list_and_follows_the_selection() {
+    let mut store = sample_store();
+    for i in 0..40u64 {
+        let start = T0 + 300_000_000 + i * 10_000_000;
+        store.ingest(batch(
+            "load",
+            vec![span(
+                0x1000 + u128::from(i),
+                1,
+                0,
+                start,
+                start + 1_000_000 * (1 + i % 7),
+                "GET /load",
+            )],
+        ));
+    }
+    let mut app = app_with(store, (100, 30));
+    let screen = draw(&app);
+    assert!(
+        screen.contains("duration (log) over start time"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains('◆'),
+        "the selected trace is marked: {screen}"
+    );
+    assert_snapshot!(screen);
+    let marked_at = |app: &App| {
+        draw(app)
+            .lines()
+            .position(|l| l.contains('◆'))
+            .expect("a marked dot")
+    };
+    // The newest trace takes 5 ms; the checkout one 120 ms sits higher.
+    let newest = marked_at(&app);
+    app.update(Action::Bottom);
+    assert!(marked_at(&app) < newest, "the slow trace's dot is higher");
+    // S hides it and gives its rows to the list.
+    let rows = app.cx.layout(app.view().shape()).body.height;
+    app.update(Action::ToggleChart);
+    assert!(!draw(&app).contains("duration (log)"));
+    assert!(app.cx.layout(app.view().shape()).body.height > rows);
 }

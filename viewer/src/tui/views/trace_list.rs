@@ -19,6 +19,7 @@ use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{Cells, DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
+use crate::tui::widgets::scatter::{Point as ScatterPoint, Scatter};
 
 /// How often the list is rebuilt from the store while following, at most.
 const REFRESH_EVERY: Duration = Duration::from_millis(200);
@@ -56,6 +57,12 @@ pub static KEYS: &[Binding] = &[
         action: Action::CycleSort,
         keys: "s",
         what: "sort by time, duration, span count",
+    },
+    Binding {
+        codes: &[KeyCode::Char('S')],
+        action: Action::ToggleChart,
+        keys: "S",
+        what: "latency scatter above the list: show / hide",
     },
 ];
 
@@ -104,6 +111,9 @@ pub struct TraceList {
     /// huge store never keeps the UI (or the store's lock) busy more than a tenth of the time.
     rebuild_cost: Duration,
     last_filter_run: Option<Instant>,
+    /// The latency scatter above the list (`S` hides it), binned at each rebuild.
+    pub show_scatter: bool,
+    scatter: Scatter,
 }
 
 impl TraceList {
@@ -111,12 +121,30 @@ impl TraceList {
     pub fn new() -> Self {
         Self {
             follow: true,
+            show_scatter: true,
             ..Self::default()
         }
     }
 
-    fn height(cx: &Ctx) -> usize {
-        cx.layout(Shape::List).body.height as usize
+    fn height(&self, cx: &Ctx) -> usize {
+        cx.layout(self.shape()).body.height as usize
+    }
+
+    /// Bins the rows' traces for the latency scatter at the size it is drawn.
+    fn rebuild_scatter(&mut self, cx: &Ctx, store: &Store) {
+        let area = cx.layout(self.shape()).chart;
+        if area.height == 0 {
+            self.scatter = Scatter::default();
+            return;
+        }
+        let points = self.rows.iter().filter_map(|r| {
+            store.trace(*r).map(|t| ScatterPoint {
+                start: t.start,
+                duration: t.duration(),
+                error: t.errors > 0,
+            })
+        });
+        self.scatter = Scatter::new(points, area);
     }
 
     /// Rebuilds the rows from the store: filter, then sort; keeps the selected trace.
@@ -164,7 +192,8 @@ impl TraceList {
         {
             self.cursor.selected = pos;
         }
-        self.cursor.clamp(self.rows.len(), Self::height(cx));
+        self.cursor.clamp(self.rows.len(), self.height(cx));
+        self.rebuild_scatter(cx, store);
     }
 
     fn open_selected(&self, cx: &mut Ctx, store: &Store) -> Outcome {
@@ -207,7 +236,11 @@ impl View for TraceList {
     }
 
     fn shape(&self) -> Shape {
-        Shape::List
+        if self.show_scatter {
+            Shape::ChartList
+        } else {
+            Shape::List
+        }
     }
 
     fn filter_text(&self) -> Option<String> {
@@ -219,7 +252,7 @@ impl View for TraceList {
     }
 
     fn update(&mut self, cx: &mut Ctx, store: &Store, action: &Action) -> Outcome {
-        let height = Self::height(cx);
+        let height = self.height(cx);
         match action {
             Action::Open => return self.open_selected(cx, store),
             Action::Back => {
@@ -232,6 +265,15 @@ impl View for TraceList {
                 self.filter.clone_from(text);
                 self.cursor = Cursor::default();
                 self.rebuild(cx, store, Instant::now());
+            }
+            Action::ToggleChart => {
+                self.show_scatter = !self.show_scatter;
+                self.cursor.clamp(self.rows.len(), self.height(cx));
+                self.rebuild_scatter(cx, store);
+            }
+            Action::Resize(..) => {
+                self.cursor.clamp(self.rows.len(), self.height(cx));
+                self.rebuild_scatter(cx, store);
             }
             Action::ToggleFollow => {
                 self.follow = !self.follow;
@@ -247,7 +289,7 @@ impl View for TraceList {
             Action::Click(x, y) => {
                 if self
                     .cursor
-                    .click(cx.layout(Shape::List).body, self.rows.len(), *x, *y)
+                    .click(cx.layout(self.shape()).body, self.rows.len(), *x, *y)
                 {
                     return self.open_selected(cx, store);
                 }
@@ -296,6 +338,12 @@ impl View for TraceList {
             );
             return;
         }
+        let selected = self
+            .rows
+            .get(self.cursor.selected)
+            .and_then(|r| store.trace(*r))
+            .map(|t| (t.start, t.duration()));
+        self.scatter.render(selected, areas.chart, buf);
         render_header(areas.header, buf);
         if self.rows.is_empty() {
             let text = match &self.filter {
