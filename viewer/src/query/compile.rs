@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use regex::{Regex, RegexBuilder};
 
-use super::text::{StackText, Text};
+use super::text::Text;
 use super::{Cond, Expr, Field, Lit, Op, QueryError, Signal};
 use crate::catalog::Interner;
 use crate::model::{Attr, Resource, Sym, Value};
@@ -227,7 +227,7 @@ impl AttrTest {
             Attr::Int { value, .. } => {
                 #[allow(clippy::cast_precision_loss)]
                 let v = *value as f64;
-                t.matches_number(v, &StackText::of(value))
+                t.matches_number(v, itoa::Buffer::new().format(*value))
             }
             Attr::Double { value, .. } => t.matches_number(*value, &value.to_string()),
             Attr::Bool { value, .. } => t.matches(if *value { "true" } else { "false" }),
@@ -242,7 +242,7 @@ impl AttrTest {
             Value::Sym(s) => self.value.matches(*s, strings),
             Value::Bool(b) => t.matches(if *b { "true" } else { "false" }),
             #[allow(clippy::cast_precision_loss)]
-            Value::Int(i) => t.matches_number(*i as f64, &StackText::of(i)),
+            Value::Int(i) => t.matches_number(*i as f64, itoa::Buffer::new().format(*i)),
             Value::Double(d) => t.matches_number(*d, &d.to_string()),
             Value::Array(items) => items.iter().any(|i| self.value_matches(i, strings)),
             Value::Map(items) => items.iter().any(|(_, i)| self.value_matches(i, strings)),

@@ -22,7 +22,10 @@ pub struct Text {
 impl Text {
     #[must_use]
     pub fn new(text: &str) -> Self {
-        let ignore_case = !text.chars().any(char::is_uppercase);
+        // Smart case; a needle without letters matches the same either way, and the exact
+        // search is the fast one.
+        let ignore_case =
+            !text.chars().any(char::is_uppercase) && text.bytes().any(|b| b.is_ascii_lowercase());
         let needle: Vec<u8> = if ignore_case {
             text.to_ascii_lowercase().into_bytes()
         } else {
@@ -75,7 +78,7 @@ impl Text {
             Value::Str(s) => self.matches(s),
             Value::Sym(s) => sym(*s),
             Value::Bool(b) => self.boolean && self.matches(if *b { "true" } else { "false" }),
-            Value::Int(i) => self.numeric && self.matches(&StackText::of(i)),
+            Value::Int(i) => self.numeric && self.matches(itoa::Buffer::new().format(*i)),
             Value::Double(_) => self.numeric && self.matches(&v.to_string()),
             Value::Array(items) => items.iter().any(|i| self.matches_value(i, sym)),
             Value::Map(items) => items.iter().any(|(_, i)| self.matches_value(i, sym)),
@@ -86,48 +89,15 @@ impl Text {
     pub fn matches_attrs(&self, attrs: &[Attr], sym: &impl Fn(Sym) -> bool) -> bool {
         attrs.iter().any(|a| match a {
             Attr::Sym { value, .. } => sym(*value),
-            Attr::Int { value, .. } => self.numeric && self.matches(&StackText::of(value)),
+            Attr::Int { value, .. } => {
+                self.numeric && self.matches(itoa::Buffer::new().format(*value))
+            }
             Attr::Bool { value, .. } => {
                 self.boolean && self.matches(if *value { "true" } else { "false" })
             }
             Attr::Double { value, .. } => self.numeric && self.matches(&value.to_string()),
             Attr::Other { value, .. } => self.matches_value(value, sym),
         })
-    }
-}
-
-/// A number's text on the stack, so testing an integer attribute does not allocate.
-pub(super) struct StackText {
-    buf: [u8; 24],
-    len: usize,
-}
-
-impl StackText {
-    pub(super) fn of(i: &i64) -> Self {
-        use std::fmt::Write as _;
-        let mut t = Self {
-            buf: [0; 24],
-            len: 0,
-        };
-        let _ = write!(t, "{i}");
-        t
-    }
-}
-
-impl std::fmt::Write for StackText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
-impl std::ops::Deref for StackText {
-    type Target = str;
-    fn deref(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
     }
 }
 
