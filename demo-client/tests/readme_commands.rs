@@ -716,9 +716,19 @@ const PROBE_TRACE: &str = "5eadbeef5eadbeef5eadbeef5eadbeef";
 
 /// Sends one span over OTLP/HTTP JSON, as any SDK would, with the viewer's token if it has
 /// one (and then checks that the span is refused without it).
+/// With `--filter status=error`: a second probe, failing, which alone should be printed.
+const FAILING_TRACE: &str = "fa11edfa11edfa11edfa11edfa11edfa";
+
 fn send_probe_span(viewer: &Viewer) {
+    let failing = if viewer.command.program_value("--filter") == Some("status=error") {
+        format!(
+            r#",{{"traceId":"{FAILING_TRACE}","spanId":"0102030405060709","name":"failing","kind":2,"startTimeUnixNano":"1000000","endTimeUnixNano":"2000000","status":{{"code":2,"message":"boom"}}}}"#
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
-        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"readme-test"}}}}]}},"scopeSpans":[{{"spans":[{{"traceId":"{PROBE_TRACE}","spanId":"0102030405060708","name":"probe","kind":2,"startTimeUnixNano":"1000000","endTimeUnixNano":"3000000"}}]}}]}}]}}"#
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"readme-test"}}}}]}},"scopeSpans":[{{"spans":[{{"traceId":"{PROBE_TRACE}","spanId":"0102030405060708","name":"probe","kind":2,"startTimeUnixNano":"1000000","endTimeUnixNano":"3000000"}}{failing}]}}]}}]}}"#
     );
     let bearer = viewer.token().map(|token| format!("Bearer {token}"));
     if bearer.is_some() {
@@ -749,8 +759,26 @@ fn check_viewer(viewer: Viewer) {
     .into_iter()
     .flatten()
     .any(|a| !a.parse::<SocketAddr>().unwrap().ip().is_loopback());
+    let filter = viewer.command.program_value("--filter").map(str::to_owned);
     let (report, stderr) = viewer.report();
     let (traces, totals) = report_traces(&report);
+    if let Some(filter) = filter {
+        assert_eq!(filter, "status=error", "teach the test this filter");
+        assert_eq!(
+            traces,
+            [vec![
+                format!("trace {FAILING_TRACE} 1 spans, 1 services, 1.00ms, 1 errors").as_str(),
+                "  readme-test: failing [server] 1.00ms ERROR boom"
+            ]],
+            "{report}"
+        );
+        assert!(
+            report.contains("filter \"status=error\": 1 of 2 traces"),
+            "{report}"
+        );
+        assert!(totals.starts_with("totals: 2 spans received, 2 stored, 2 traces"));
+        return;
+    }
     assert_eq!(
         traces,
         [vec![
