@@ -106,6 +106,24 @@ pub static KEYS: &[Binding] = &[
         keys: "L",
         what: "the trace's logs in time order (≡: the span has logs)",
     },
+    Binding {
+        codes: &[KeyCode::Char('s')],
+        action: Action::ShowStats,
+        keys: "s",
+        what: "statistics per service and span name",
+    },
+    Binding {
+        codes: &[KeyCode::Char('m')],
+        action: Action::MarkCompare,
+        keys: "m C",
+        what: "mark for compare / compare the marked trace with it",
+    },
+    Binding {
+        codes: &[KeyCode::Char('C')],
+        action: Action::Compare,
+        keys: "",
+        what: "",
+    },
 ];
 
 pub const DETAIL_HELP_TITLE: &str = "Span detail";
@@ -332,6 +350,11 @@ impl TraceView {
         match action {
             Action::FindNext => self.find(cx, store, true, false),
             Action::FindPrev => self.find(cx, store, false, false),
+            Action::ShowStats => {
+                return Outcome::Open(Box::new(super::TraceStats::new(store, self.trace)));
+            }
+            Action::MarkCompare => return super::compare::mark(cx, store, self.trace),
+            Action::Compare => return super::compare::open(cx, store, self.trace),
             Action::Apply(text) => {
                 let selected = self
                     .selected_span()
