@@ -556,4 +556,6 @@ fn render_tabs(current: Tab, counts: [u64; 3], area: Rect, buf: &mut Buffer) {
 }
 
 #[cfg(test)]
+mod analysis_tests;
+#[cfg(test)]
 pub(crate) mod tests;
