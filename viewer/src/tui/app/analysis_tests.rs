@@ -463,3 +463,20 @@ fn tiny_terminals_do_not_panic_in_the_analysis_views() {
         draw(&app);
     }
 }
+
+#[test]
+fn a_call_back_in_a_cycle_is_listed_under_the_graph() {
+    // a → b → a (a callback).
+    let mut store = Store::new(100);
+    store.ingest(batch("a", vec![span(7, 1, 0, T0, T0 + 100 * MS, "x")]));
+    store.ingest(batch("b", vec![span(7, 2, 1, T0 + MS, T0 + 90 * MS, "y")]));
+    store.ingest(batch(
+        "a",
+        vec![span(7, 3, 2, T0 + 2 * MS, T0 + 3 * MS, "callback")],
+    ));
+    let mut app = app_with(store, (100, 30));
+    app.update(Action::ServiceMap);
+    let screen = masked(&app);
+    assert!(screen.contains("▶"), "a → b drawn: {screen}");
+    assert!(screen.contains("calls back, not drawn: b → a"), "{screen}");
+}

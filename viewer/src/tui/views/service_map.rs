@@ -359,9 +359,21 @@ impl ServiceMapView {
             let ch = g.channel[from];
             let hl = Some(e) == selected;
             // From the caller's right border to its channel, along it to the callee's row,
-            // then to the callee's left border (the borders are drawn over afterwards).
+            // then to the callee's left border (the borders are drawn over afterwards); or,
+            // skipping columns, down to its lane, along it, and up the callee's gap.
             canvas.hline(sx + g.box_w - 1, ch, ay, hl);
-            canvas.vline(ch, ay, by, hl);
+            let ch = match g.skip[e] {
+                None => ch,
+                Some((lane, up)) => {
+                    canvas.vline(ch, ay, lane, hl);
+                    canvas.hline(ch, up, lane, hl);
+                    canvas.vline(up, lane, by, hl);
+                    up
+                }
+            };
+            if g.skip[e].is_none() {
+                canvas.vline(ch, ay, by, hl);
+            }
             canvas.hline(ch, tx, by, hl);
             canvas.arrow(tx - 1, by, hl);
         }
@@ -426,17 +438,15 @@ impl ServiceMapView {
     }
 
     fn render_notes(&self, g: &Graph, area: Rect, buf: &mut Buffer) {
-        let mut text = String::from(" not drawn (see the table):");
+        let mut text = String::from(" calls back, not drawn:");
         for (e, edge) in self.map.edges.iter().enumerate() {
             if g.drawn[e] {
                 continue;
             }
-            let back = self.layers[edge.from as usize] >= self.layers[edge.to as usize];
             text.push_str(&format!(
-                " {} → {}{},",
+                " {} → {},",
                 safe(&self.names[edge.from as usize]),
                 safe(&self.names[edge.to as usize]),
-                if back { " (back)" } else { "" }
             ));
         }
         text.pop();
@@ -452,8 +462,9 @@ struct Plan {
 }
 
 /// The graph's layout, relative to its area: a column per layer, a box per service, a
-/// vertical channel per calling service in the gap right of its column. Edges between
-/// adjacent columns are drawn; those that skip a column or go back (cycles) are listed.
+/// vertical channel per calling service in the gap right of its column. Edges going right are
+/// drawn (those skipping columns along a lane of their own under the boxes); those going back
+/// (cycles) are listed.
 struct Graph {
     box_w: u16,
     /// Per node: its box's top left.
@@ -462,6 +473,8 @@ struct Graph {
     channel: Vec<u16>,
     /// Per edge: whether it is drawn.
     drawn: Vec<bool>,
+    /// Per edge skipping columns: the row of its lane and the x of the channel it rises by.
+    skip: Vec<Option<(u16, u16)>>,
     width: u16,
     height: u16,
 }
@@ -480,11 +493,14 @@ impl Graph {
         if columns > usize::from(width / (MIN_INNER + 4)) {
             return None;
         }
+        // Edges going right are drawn; those going back (cycles) are listed.
         let drawn: Vec<bool> = map
             .edges
             .iter()
-            .map(|e| layers[e.to as usize] == layers[e.from as usize] + 1)
+            .map(|e| layers[e.to as usize] > layers[e.from as usize])
             .collect();
+        let adjacent =
+            |e: &crate::analysis::Edge| layers[e.to as usize] == layers[e.from as usize] + 1;
 
         // Columns, each ordered by where its callers stand in the column before.
         let mut cols: Vec<Vec<usize>> = vec![Vec::new(); columns];
@@ -496,10 +512,8 @@ impl Graph {
             return None;
         }
         let mut callers_of: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (e, d) in map.edges.iter().zip(&drawn) {
-            if *d {
-                callers_of[e.to as usize].push(e.from as usize);
-            }
+        for e in map.edges.iter().filter(|e| adjacent(e)) {
+            callers_of[e.to as usize].push(e.from as usize);
         }
         let mut rank = vec![0usize; n];
         for col in &mut cols {
@@ -524,20 +538,30 @@ impl Graph {
             }
         }
 
-        // Gaps: a channel per calling node, two columns apart.
+        // Gaps: a channel per calling node, two columns apart; then one per edge skipping
+        // columns, in the gap before its callee, rising from its own lane under the boxes.
         let mut callers = vec![false; n];
         for (e, d) in map.edges.iter().zip(&drawn) {
             if *d {
                 callers[e.from as usize] = true;
             }
         }
-        let gaps: Vec<u16> = cols
+        let out_channels: Vec<u16> = cols
             .iter()
-            .take(columns - 1)
-            .map(|c| {
-                let k = c.iter().filter(|&&v| callers[v]).count() as u16;
-                MIN_GAP.max(2 * k + 3)
-            })
+            .map(|c| c.iter().filter(|&&v| callers[v]).count() as u16)
+            .collect();
+        let mut in_channels = vec![0u16; columns];
+        // Per skipping edge: (edge, its lane, its channel's index in the gap).
+        let mut skips: Vec<(usize, u16, u16)> = Vec::new();
+        for (k, e) in map.edges.iter().enumerate() {
+            if drawn[k] && !adjacent(e) {
+                let gap = layers[e.to as usize] as usize - 1;
+                skips.push((k, skips.len() as u16, in_channels[gap]));
+                in_channels[gap] += 1;
+            }
+        }
+        let gaps: Vec<u16> = (0..columns - 1)
+            .map(|l| MIN_GAP.max(2 * (out_channels[l] + in_channels[l]) + 3))
             .collect();
         let gaps_w: u16 = gaps.iter().sum();
         let widest = (0..n)
@@ -563,12 +587,19 @@ impl Graph {
 
         let tallest = tallest as u16;
         let column_h = |k: u16| k * BOX_H + k.saturating_sub(1) * ROW_GAP;
-        let height = column_h(tallest);
+        let boxes_h = column_h(tallest);
+        let height = if skips.is_empty() {
+            boxes_h
+        } else {
+            boxes_h + 1 + skips.len() as u16
+        };
         let mut pos = vec![(0, 0); n];
         let mut channel = vec![0; n];
+        let mut col_x = Vec::with_capacity(columns);
         let mut x = 0;
         for (l, col) in cols.iter().enumerate() {
-            let top = (height - column_h(col.len() as u16)) / 2;
+            col_x.push(x);
+            let top = (boxes_h - column_h(col.len() as u16)) / 2;
             let mut j = 0;
             for (k, &v) in col.iter().enumerate() {
                 pos[v] = (x, top + k as u16 * (BOX_H + ROW_GAP));
@@ -579,11 +610,18 @@ impl Graph {
             }
             x += box_w + gaps.get(l).copied().unwrap_or(0);
         }
+        let mut skip = vec![None; map.edges.len()];
+        for (k, lane, m) in skips {
+            let gap = layers[map.edges[k].to as usize] as usize - 1;
+            let ch = col_x[gap] + box_w + 1 + 2 * (out_channels[gap] + m);
+            skip[k] = Some((boxes_h + 1 + lane, ch));
+        }
         Some(Self {
             box_w,
             pos,
             channel,
             drawn,
+            skip,
             width: x,
             height,
         })
