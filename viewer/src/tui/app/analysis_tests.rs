@@ -480,3 +480,40 @@ fn a_call_back_in_a_cycle_is_listed_under_the_graph() {
     assert!(screen.contains("▶"), "a → b drawn: {screen}");
     assert!(screen.contains("calls back, not drawn: b → a"), "{screen}");
 }
+
+/// A hub calling 150 services, each of which calls another: many columns, many skips.
+fn hub_store() -> Store {
+    let mut store = Store::new(10_000);
+    store.ingest(batch(
+        "hub",
+        vec![span(8, 1, 0, T0, T0 + 1000 * MS, "fan out")],
+    ));
+    for i in 0..300u64 {
+        let parent = if i % 2 == 0 { 1 } else { i + 1 };
+        store.ingest(batch(
+            &format!("svc{i}"),
+            vec![span(8, i + 2, parent, T0 + i, T0 + i + 1, "call")],
+        ));
+    }
+    store
+}
+
+#[test]
+fn a_map_of_many_services_shows_the_table_without_panicking() {
+    for size in [(200, 60), (80, 24), (30, 10)] {
+        let mut app = app_with(hub_store(), size);
+        app.update(Action::ServiceMap);
+        assert_eq!(map(&app).names.len(), 301);
+        let screen = masked(&app);
+        assert!(!screen.contains("┌"), "{screen}");
+        assert!(screen.contains("FROM → TO"), "{screen}");
+        app.update(Action::Bottom);
+        draw(&app);
+    }
+    let app = {
+        let mut app = app_with(hub_store(), (200, 60));
+        app.update(Action::ServiceMap);
+        app
+    };
+    assert!(masked(&app).contains("· the graph does not fit"));
+}

@@ -25,6 +25,8 @@ use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{Cells, DIM, HEADER, SELECTED, TITLE, put, service_color};
 
+/// The name column's narrowest width: on a narrow terminal the numbers are cut instead.
+const NAME_MIN_W: u16 = 20;
 const MARK_W: u16 = 2;
 const COUNT_W: u16 = 12;
 const DURATION_W: u16 = 10;
@@ -225,7 +227,7 @@ fn render_header(area: Rect, buf: &mut Buffer) {
     let name_w = end
         .saturating_sub(area.x + MARK_W)
         .saturating_sub(NUMBERS_W)
-        .max(1);
+        .max(NAME_MIN_W);
     let mut cells = Cells {
         x: area.x,
         y: area.y,
@@ -306,7 +308,7 @@ impl View for CompareView {
         let name_w = end
             .saturating_sub(body.x + MARK_W)
             .saturating_sub(NUMBERS_W)
-            .max(1);
+            .max(NAME_MIN_W);
         for i in self.cursor.visible(self.nodes.len(), body.height as usize) {
             let n = &self.nodes[i];
             let y = body.y + (i - self.cursor.offset) as u16;

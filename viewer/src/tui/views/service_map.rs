@@ -23,6 +23,8 @@ use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{Cells, DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
 
+/// The name column's narrowest width: on a narrow terminal the numbers are cut instead.
+const NAME_MIN_W: u16 = 20;
 const CALLS_W: u16 = 10;
 const ERRORS_W: u16 = 16;
 const DURATION_W: u16 = 10;
@@ -271,7 +273,7 @@ impl ServiceMapView {
             let from_w = end
                 .saturating_sub(header.x)
                 .saturating_sub(NUMBERS_W)
-                .max(1);
+                .max(NAME_MIN_W);
             let mut cells = Cells {
                 x: header.x,
                 y: header.y,
@@ -284,7 +286,10 @@ impl ServiceMapView {
             cells.put(buf, &format!("{:>9}", "P99"), DURATION_W, HEADER);
         }
         let end = rows.x + rows.width;
-        let from_w = end.saturating_sub(rows.x).saturating_sub(NUMBERS_W).max(1);
+        let from_w = end
+            .saturating_sub(rows.x)
+            .saturating_sub(NUMBERS_W)
+            .max(NAME_MIN_W);
         for i in self.cursor.visible(self.order.len(), rows.height as usize) {
             let e = &self.map.edges[self.order[i] as usize];
             let y = rows.y + (i - self.cursor.offset) as u16;
@@ -557,13 +562,24 @@ impl Graph {
             if drawn[k] && !adjacent(e) {
                 let gap = layers[e.to as usize] as usize - 1;
                 skips.push((k, skips.len() as u16, in_channels[gap]));
-                in_channels[gap] += 1;
+                in_channels[gap] = in_channels[gap].saturating_add(1);
             }
         }
+        // Too many lanes or channels for the screen (and for u16 arithmetic): no graph.
+        if skips.len() >= usize::from(max_height) {
+            return None;
+        }
         let gaps: Vec<u16> = (0..columns - 1)
-            .map(|l| MIN_GAP.max(2 * (out_channels[l] + in_channels[l]) + 3))
+            .map(|l| {
+                let k = out_channels[l].saturating_add(in_channels[l]);
+                MIN_GAP.max(k.saturating_mul(2).saturating_add(3))
+            })
             .collect();
-        let gaps_w: u16 = gaps.iter().sum();
+        let gaps_w = gaps.iter().map(|&g| u32::from(g)).sum::<u32>();
+        if gaps_w >= u32::from(width) {
+            return None;
+        }
+        let gaps_w = gaps_w as u16;
         let widest = (0..n)
             .map(|i| {
                 let name = safe(&view.names[i]).chars().count();

@@ -25,6 +25,8 @@ use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{Cells, DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
 
+/// The name column's narrowest width: on a narrow terminal the numbers are cut instead.
+const NAME_MIN_W: u16 = 20;
 const SERVICE_W: u16 = 18;
 const COUNT_W: u16 = 7;
 const DURATION_W: u16 = 10;
@@ -228,7 +230,7 @@ impl TraceStats {
         let name_w = end
             .saturating_sub(area.x + SERVICE_W)
             .saturating_sub(NUMBERS_W)
-            .max(1);
+            .max(NAME_MIN_W);
         let mut cells = Cells {
             x: area.x,
             y: area.y,
@@ -336,7 +338,7 @@ impl View for TraceStats {
         let name_w = end
             .saturating_sub(body.x + SERVICE_W)
             .saturating_sub(NUMBERS_W)
-            .max(1);
+            .max(NAME_MIN_W);
         for i in self.cursor.visible(self.rows.len(), body.height as usize) {
             let r = &self.rows[i];
             let y = body.y + (i - self.cursor.offset) as u16;
