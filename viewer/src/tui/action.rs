@@ -34,7 +34,8 @@ pub enum Action {
     GoTab(Tab),
     /// Toggle between following new data live and pausing, so rows stay put.
     ToggleFollow,
-    /// Cycle the trace list's sort order: time, duration, span count.
+    /// Cycle the sort order: the trace list's (time, duration, span count) or the sorted
+    /// column of the statistics.
     CycleSort,
     /// Show or hide the chart above a list (the trace list's latency scatter).
     ToggleChart,
@@ -92,6 +93,18 @@ pub enum Action {
     ShowAllSeries,
     /// In a chart: select the next exemplar (Enter opens its trace).
     NextExemplar,
+    /// In a trace: statistics of its spans per (service, span name).
+    ShowStats,
+    /// In the statistics: reverse the sort order.
+    Reverse,
+    /// Mark the selected (or open) trace as the first of a comparison.
+    MarkCompare,
+    /// Compare the marked trace with the selected (or open) one.
+    Compare,
+    /// In the trace list: the service map of the traces it shows.
+    ServiceMap,
+    /// In the service map: build it again from the traces held now.
+    Rebuild,
     /// Show or hide the help overlay.
     ToggleHelp,
     /// Mouse click at a terminal cell (column, row): select, or open if already selected.

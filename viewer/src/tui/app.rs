@@ -61,6 +61,8 @@ pub struct Ctx {
     pub size: (u16, u16),
     /// A one-line notice for the status bar.
     pub notice: Option<String>,
+    /// The trace marked (`m`) as the first of a comparison (`C`).
+    pub marked: Option<crate::model::TraceId>,
 }
 
 impl Ctx {
@@ -191,6 +193,7 @@ impl App {
                 http_addr,
                 size,
                 notice: None,
+                marked: None,
             },
             tab: Tab::Traces,
             stacks: [
@@ -552,5 +555,7 @@ fn render_tabs(current: Tab, counts: [u64; 3], area: Rect, buf: &mut Buffer) {
     );
 }
 
+#[cfg(test)]
+mod analysis_tests;
 #[cfg(test)]
 pub(crate) mod tests;

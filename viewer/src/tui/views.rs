@@ -4,19 +4,25 @@
 //! `span_detail` builds the detail's lines). Logs: `log_list` (all records, or one trace's) →
 //! `log_detail`. Metrics: `metric_list` → `metric_chart`.
 
+pub mod compare;
 pub mod log_detail;
 pub mod log_list;
 pub mod metric_chart;
 pub mod metric_list;
+pub mod service_map;
 pub mod span_detail;
 pub mod trace_list;
+pub mod trace_stats;
 pub mod trace_view;
 
+pub use compare::CompareView;
 pub use log_detail::LogDetail;
 pub use log_list::LogList;
 pub use metric_chart::MetricChart;
 pub use metric_list::MetricList;
+pub use service_map::ServiceMapView;
 pub use trace_list::TraceList;
+pub use trace_stats::TraceStats;
 pub use trace_view::TraceView;
 
 use ratatui::buffer::Buffer;
@@ -38,6 +44,9 @@ pub static KEY_TABLES: &[(&str, &[Binding])] = &[
     (log_detail::HELP_TITLE, log_detail::KEYS),
     (metric_list::HELP_TITLE, metric_list::KEYS),
     (metric_chart::HELP_TITLE, metric_chart::KEYS),
+    (trace_stats::HELP_TITLE, trace_stats::KEYS),
+    (compare::HELP_TITLE, compare::KEYS),
+    (service_map::HELP_TITLE, service_map::KEYS),
 ];
 
 /// What a list shows before anything arrived: what it waits for, and how to send it.

@@ -29,11 +29,11 @@ pub(crate) fn app_with(store: Store, size: (u16, u16)) -> App {
     app
 }
 
-fn list(app: &App) -> &TraceList {
+pub(crate) fn list(app: &App) -> &TraceList {
     app.view_as::<TraceList>().expect("the trace list is shown")
 }
 
-fn trace(app: &App) -> &TraceView {
+pub(crate) fn trace(app: &App) -> &TraceView {
     app.view_as::<TraceView>().expect("a trace is shown")
 }
 
@@ -294,7 +294,7 @@ fn sample_store() -> Store {
     store
 }
 
-fn draw(app: &App) -> String {
+pub(crate) fn draw(app: &App) -> String {
     let mut terminal = Terminal::new(TestBackend::new(app.cx.size.0, app.cx.size.1)).unwrap();
     terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
     let buf = terminal.backend().buffer().clone();

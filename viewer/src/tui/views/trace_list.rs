@@ -64,6 +64,24 @@ pub static KEYS: &[Binding] = &[
         keys: "S",
         what: "latency scatter above the list: show / hide",
     },
+    Binding {
+        codes: &[KeyCode::Char('m')],
+        action: Action::MarkCompare,
+        keys: "m C",
+        what: "mark for compare / compare the marked trace with it",
+    },
+    Binding {
+        codes: &[KeyCode::Char('C')],
+        action: Action::Compare,
+        keys: "",
+        what: "",
+    },
+    Binding {
+        codes: &[KeyCode::Char('M')],
+        action: Action::ServiceMap,
+        keys: "M",
+        what: "service map of the traces listed",
+    },
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -114,6 +132,8 @@ pub struct TraceList {
     /// The latency scatter above the list (`S` hides it), binned at each rebuild.
     pub show_scatter: bool,
     scatter: Scatter,
+    /// A fixed set of traces shown instead of the store's (not following), and its title.
+    fixed: Option<(Vec<TraceRef>, String)>,
 }
 
 impl TraceList {
@@ -121,6 +141,17 @@ impl TraceList {
     pub fn new() -> Self {
         Self {
             follow: true,
+            show_scatter: true,
+            ..Self::default()
+        }
+    }
+
+    /// A list of exactly these traces (those still held), sortable and filterable, never
+    /// following new data; `title` says what they are.
+    #[must_use]
+    pub fn of_traces(refs: Vec<TraceRef>, title: String) -> Self {
+        Self {
+            fixed: Some((refs, title)),
             show_scatter: true,
             ..Self::default()
         }
@@ -151,8 +182,21 @@ impl TraceList {
     fn rebuild(&mut self, cx: &Ctx, store: &Store, now: Instant) {
         let began = Instant::now();
         let selected = self.rows.get(self.cursor.selected).copied();
-        let mut rows: Vec<TraceRef> = match &self.filter {
-            Some(f) => {
+        let mut rows: Vec<TraceRef> = match (&self.filter, &self.fixed) {
+            (f, Some((refs, _))) => {
+                let f = f.as_ref().map(|f| SpanFilter::parse(f, store));
+                let live = |r: &&TraceRef| store.trace(**r);
+                match f {
+                    Some(Err(_)) => Vec::new(),
+                    Some(Ok(Some(f))) => refs
+                        .iter()
+                        .filter(|r| live(r).is_some_and(|t| f.matches_trace(store, t)))
+                        .copied()
+                        .collect(),
+                    _ => refs.iter().filter(|r| live(r).is_some()).copied().collect(),
+                }
+            }
+            (Some(f), None) => {
                 self.last_filter_run = Some(now);
                 match SpanFilter::parse(f, store) {
                     Ok(Some(filter)) => filter.traces(store),
@@ -160,7 +204,7 @@ impl TraceList {
                     Err(_) => Vec::new(),
                 }
             }
-            None => store.traces_by_arrival().collect(),
+            (None, None) => store.traces_by_arrival().collect(),
         };
         // Newest first. Each trace's sort key is read once, into a contiguous vector, and
         // sorted there; arrival order is nearly start order, so for the default sort the check
@@ -210,11 +254,14 @@ impl TraceList {
     }
 
     fn render_title(&self, area: Rect, buf: &mut Buffer) {
-        let mut title = format!(" {} traces", self.rows.len());
-        title.push_str(if self.follow {
-            " · following (f pauses)"
-        } else {
-            " · paused (f follows)"
+        let mut title = match &self.fixed {
+            Some((_, t)) => format!("{t} · {}", self.rows.len()),
+            None => format!(" {} traces", self.rows.len()),
+        };
+        title.push_str(match (&self.fixed, self.follow) {
+            (Some(_), _) => "",
+            (None, true) => " · following (f pauses)",
+            (None, false) => " · paused (f follows)",
         });
         title.push_str(" · sort: ");
         title.push_str(self.sort.label());
@@ -259,7 +306,25 @@ impl View for TraceList {
                 if self.filter.take().is_some() {
                     self.cursor = Cursor::default();
                     self.rebuild(cx, store, Instant::now());
+                } else if self.fixed.is_some() {
+                    return Outcome::Back;
                 }
+            }
+            Action::MarkCompare | Action::Compare => {
+                let Some(&r) = self.rows.get(self.cursor.selected) else {
+                    cx.notice = Some("no trace selected".into());
+                    return Outcome::Done;
+                };
+                return if *action == Action::Compare {
+                    super::compare::open(cx, store, r)
+                } else {
+                    super::compare::mark(cx, store, r)
+                };
+            }
+            Action::ServiceMap => {
+                let fixed = self.fixed.as_ref().map(|(refs, _)| refs.clone());
+                let map = super::ServiceMapView::new(store, &self.rows, self.filter.clone(), fixed);
+                return Outcome::Open(Box::new(map));
             }
             Action::Apply(text) => {
                 self.filter.clone_from(text);
@@ -274,6 +339,9 @@ impl View for TraceList {
             Action::Resize(..) => {
                 self.cursor.clamp(self.rows.len(), self.height(cx));
                 self.rebuild_scatter(cx, store);
+            }
+            Action::ToggleFollow if self.fixed.is_some() => {
+                cx.notice = Some("a fixed list of traces: nothing to follow".into());
             }
             Action::ToggleFollow => {
                 self.follow = !self.follow;
@@ -302,7 +370,10 @@ impl View for TraceList {
     }
 
     fn refresh(&mut self, cx: &mut Ctx, store: &Store, now: Instant) -> Refresh {
-        if self.seen_generation == Some(store.traces.generation()) || !self.follow {
+        // A fixed list takes in changes to its traces (and their eviction), never new ones.
+        if self.seen_generation == Some(store.traces.generation())
+            || (!self.follow && self.fixed.is_none())
+        {
             return Refresh::Unchanged;
         }
         let due = self

@@ -131,6 +131,24 @@ pub static KEYS: &[Binding] = &[
         keys: "L",
         what: "the trace's logs in time order (≡: the span has logs)",
     },
+    Binding {
+        codes: &[KeyCode::Char('s')],
+        action: Action::ShowStats,
+        keys: "s",
+        what: "statistics per service and span name",
+    },
+    Binding {
+        codes: &[KeyCode::Char('m')],
+        action: Action::MarkCompare,
+        keys: "m C",
+        what: "mark for compare / compare the marked trace with it",
+    },
+    Binding {
+        codes: &[KeyCode::Char('C')],
+        action: Action::Compare,
+        keys: "",
+        what: "",
+    },
 ];
 
 pub const DETAIL_HELP_TITLE: &str = "Span detail";
@@ -438,13 +456,12 @@ impl TraceView {
         let Some(text) = self.find.clone() else {
             return;
         };
-        let matched = std::mem::take(&mut self.matched);
+        // A copy: moving to a match recomputes the rows, which reads the matches.
+        let matched = self.matched.clone();
         let found = self.select_next(store, forward, include_current, |i, _| {
             matched.get(i).copied().unwrap_or(false)
         });
-        self.matched = matched;
         if found {
-            self.recompute_visible(store);
             self.cursor.clamp(self.visible.len(), Self::height(cx));
         } else {
             cx.notice = Some(format!("no span matches {:?}", crate::format::safe(&text)));
@@ -456,6 +473,11 @@ impl TraceView {
         match action {
             Action::FindNext => self.find(cx, store, true, false),
             Action::FindPrev => self.find(cx, store, false, false),
+            Action::ShowStats => {
+                return Outcome::Open(Box::new(super::TraceStats::new(store, self.trace)));
+            }
+            Action::MarkCompare => return super::compare::mark(cx, store, self.trace),
+            Action::Compare => return super::compare::open(cx, store, self.trace),
             Action::Apply(text) => {
                 let selected = self
                     .selected_span()
