@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use regex::{Regex, RegexBuilder};
 
 use super::text::Text;
-use super::{Cond, Expr, Field, Lit, Op, QueryError, Signal};
+use super::{AttrScope, Cond, Expr, Field, Lit, Op, QueryError, Signal};
 use crate::catalog::Interner;
-use crate::model::{Attr, Resource, Sym, Value};
+use crate::model::{Attr, Resource, ResourceId, Sym, Value};
+use crate::store::Store;
 
 /// A compiled boolean tree over some signal's leaves.
-pub(super) enum Node<L> {
+pub enum Node<L> {
     All(Vec<Node<L>>),
     Any(Vec<Node<L>>),
     Not(Box<Node<L>>),
@@ -56,7 +57,7 @@ impl<L> Node<L> {
 }
 
 /// A test of one string against a condition's operator and value.
-pub(super) struct StrTest {
+pub struct StrTest {
     op: Op,
     lit: String,
     number: Option<f64>,
@@ -113,7 +114,7 @@ impl StrTest {
 }
 
 /// A [`StrTest`] memoised per interned string; shared by the threads of one filter run.
-pub(super) struct SymTest {
+pub struct SymTest {
     test: StrTest,
     /// Per symbol: 0 not yet tested, 1 no, 2 yes.
     memo: Vec<AtomicU8>,
@@ -158,7 +159,7 @@ pub(super) fn memoised(memo: &[AtomicU8], sym: Sym, test: impl FnOnce() -> bool)
 }
 
 /// Bare words, with their per-string memo.
-pub(super) struct TextTest {
+pub struct TextTest {
     pub text: Box<Text>,
     memo: Vec<AtomicU8>,
 }
@@ -193,7 +194,7 @@ impl TextTest {
 }
 
 /// A test of an attribute's value, by key.
-pub(super) struct AttrTest {
+pub struct AttrTest {
     /// `None`: no attribute anywhere has this key, so nothing matches.
     pub key: Option<Sym>,
     value: SymTest,
@@ -256,6 +257,126 @@ impl AttrTest {
             .iter()
             .map(|r| self.any(&r.attrs, strings))
             .collect()
+    }
+}
+
+/// An attribute condition of any signal: where it looks, and its answer per resource.
+pub struct AttrLeaf {
+    test: AttrTest,
+    scope: AttrScope,
+    resources: Vec<bool>,
+}
+
+impl AttrLeaf {
+    pub(super) fn new(
+        c: &Cond,
+        scope: AttrScope,
+        key: &str,
+        signal: Signal,
+        store: &Store,
+    ) -> Result<Self, QueryError> {
+        if signal != Signal::Traces && matches!(scope, AttrScope::Span | AttrScope::Event) {
+            let what = if signal == Signal::Logs {
+                "log records"
+            } else {
+                "metrics"
+            };
+            return Err(QueryError::new(
+                c.at,
+                format!("{what} have no span or event attributes: write {key} or resource.{key}"),
+            ));
+        }
+        let strings = store.strings();
+        let test = AttrTest::new(key, c.op, &c.value, strings)?;
+        let resources = if matches!(scope, AttrScope::Any | AttrScope::Resource) {
+            test.resources(store.resources(), strings)
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
+            test,
+            scope,
+            resources,
+        })
+    }
+
+    /// Whether the item's own attributes, its resource's, or (spans) an event's pass.
+    pub(super) fn matches(
+        &self,
+        own: &[Attr],
+        resource: ResourceId,
+        strings: &Interner,
+        events: impl Fn(&AttrTest) -> bool,
+    ) -> bool {
+        if self.test.key.is_none() {
+            return false;
+        }
+        let own = || self.test.any(own, strings);
+        let resource = || table(&self.resources, resource.0);
+        match self.scope {
+            AttrScope::Any => own() || resource() || events(&self.test),
+            AttrScope::Span => own(),
+            AttrScope::Resource => resource(),
+            AttrScope::Event => events(&self.test),
+        }
+    }
+}
+
+/// Bare words in any signal's query, with their answer per resource (service name or an
+/// attribute value).
+pub struct TextLeaf {
+    pub(super) test: TextTest,
+    resources: Vec<bool>,
+}
+
+impl TextLeaf {
+    pub(super) fn new(text: &str, store: &Store) -> Self {
+        let test = TextTest::new(text, store.strings());
+        let resources = test.resources(store.resources(), store.strings());
+        Self { test, resources }
+    }
+
+    pub(super) fn resource(&self, id: ResourceId) -> bool {
+        table(&self.resources, id.0)
+    }
+}
+
+/// A signal's leaves: what its conditions and its bare words compile to.
+pub trait Leaves: Sized {
+    /// Compiles one condition; a field the signal does not have is an error.
+    fn condition(c: &Cond, store: &Store) -> Result<Self, QueryError>;
+    fn text(t: TextLeaf) -> Self;
+}
+
+/// A query compiled against one store's tables for one signal ([`super::SpanFilter`],
+/// [`super::LogFilter`], [`super::MetricFilter`]). Valid while the store is not compacted:
+/// hold the store's lock while using it.
+pub struct Filter<L> {
+    pub(super) node: Node<L>,
+}
+
+impl<L: Leaves> Filter<L> {
+    /// Compiles a parsed query.
+    ///
+    /// # Errors
+    /// A field the signal does not have, a value that does not fit its field (a duration
+    /// without a unit, an unknown kind or severity), a bad regular expression; each with its
+    /// position.
+    pub fn new(expr: &Expr, store: &Store) -> Result<Self, QueryError> {
+        let node = Node::build(expr, &mut |c| L::condition(c, store), &mut |t| {
+            L::text(TextLeaf::new(t, store))
+        })?;
+        Ok(Self { node })
+    }
+
+    /// Parses and compiles; `Ok(None)` for an empty query.
+    ///
+    /// # Errors
+    /// See [`super::parse`] and [`Self::new`].
+    pub fn parse(text: &str, store: &Store) -> Result<Option<Self>, QueryError> {
+        super::parse(text)?
+            .map(|e| Self::new(&e, store))
+            .transpose()
     }
 }
 
@@ -393,7 +514,7 @@ pub(super) fn not_here(c: &Cond, signal: Signal) -> QueryError {
 }
 
 /// An id condition: `=`/`!=` a hex prefix, or `~`/`=~` over the hex text.
-pub(super) enum IdTest {
+pub enum IdTest {
     Prefix((u128, u32), bool),
     Text(StrTest),
 }

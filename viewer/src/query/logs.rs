@@ -1,59 +1,39 @@
 //! A query compiled for log records, and the log filter.
 
-use super::compile::{AttrTest, IdTest, Node, StrTest, SymTest, TextTest, not_here, table};
-use super::{AttrScope, Cond, Expr, Field, Op, QueryError, Signal};
+use super::compile::{
+    self, AttrLeaf, Filter, IdTest, Leaves, StrTest, SymTest, TextLeaf, not_here, table,
+};
+use super::{Cond, Field, Op, QueryError, Signal};
 use crate::catalog::Interner;
 use crate::model::{LogRecord, Severity, TraceId, Value};
 use crate::store::{LogSeq, Store};
 
-enum Leaf {
+/// What a log query's conditions and words compile to.
+pub enum Leaf {
     Service(Vec<bool>),
     Severity(Op, Severity),
     Body(StrTest, SymTest),
     EventName(SymTest),
     TraceId(IdTest),
     SpanId(IdTest),
-    Attr {
-        test: AttrTest,
-        scope: AttrScope,
-        resources: Vec<bool>,
-    },
-    Text {
-        test: TextTest,
-        resources: Vec<bool>,
-    },
+    Attr(AttrLeaf),
+    Text(TextLeaf),
 }
 
-/// A query compiled against one store's tables for log records.
-pub struct LogFilter {
-    node: Node<Leaf>,
+/// A query compiled for log records.
+pub type LogFilter = Filter<Leaf>;
+
+impl Leaves for Leaf {
+    fn condition(c: &Cond, store: &Store) -> Result<Self, QueryError> {
+        leaf(c, store)
+    }
+
+    fn text(t: TextLeaf) -> Self {
+        Self::Text(t)
+    }
 }
 
 impl LogFilter {
-    /// Compiles a parsed query for log records.
-    ///
-    /// # Errors
-    /// A field log records do not have, an unknown severity, a bad regular expression.
-    pub fn new(expr: &Expr, store: &Store) -> Result<Self, QueryError> {
-        let strings = store.strings();
-        let node = Node::build(expr, &mut |c| leaf(c, store), &mut |t| {
-            let test = TextTest::new(t, strings);
-            let resources = test.resources(store.resources(), strings);
-            Leaf::Text { test, resources }
-        })?;
-        Ok(Self { node })
-    }
-
-    /// Parses and compiles; `Ok(None)` for an empty query.
-    ///
-    /// # Errors
-    /// See [`super::parse`] and [`Self::new`].
-    pub fn parse(text: &str, store: &Store) -> Result<Option<Self>, QueryError> {
-        super::parse(text)?
-            .map(|e| Self::new(&e, store))
-            .transpose()
-    }
-
     #[must_use]
     pub fn matches(&self, store: &Store, r: &LogRecord) -> bool {
         let strings = store.strings();
@@ -132,9 +112,7 @@ fn leaf(c: &Cond, store: &Store) -> Result<Leaf, QueryError> {
     let strings = store.strings();
     let resources = store.resources();
     Ok(match &c.field {
-        Field::Service => Leaf::Service(super::compile::services(
-            c.op, &c.value, resources, strings,
-        )?),
+        Field::Service => Leaf::Service(compile::services(c.op, &c.value, resources, strings)?),
         Field::Severity => Leaf::Severity(c.op, severity(c)?),
         Field::Body => Leaf::Body(
             StrTest::new(c.op, &c.value)?,
@@ -144,21 +122,7 @@ fn leaf(c: &Cond, store: &Store) -> Result<Leaf, QueryError> {
         Field::TraceId => Leaf::TraceId(IdTest::new(c, 128)?),
         Field::SpanId => Leaf::SpanId(IdTest::new(c, 64)?),
         Field::Attr { scope, key } => {
-            if matches!(scope, AttrScope::Span | AttrScope::Event) {
-                return Err(QueryError::new(
-                    c.at,
-                    format!(
-                        "log records have no span or event attributes: write {key} or resource.{key}"
-                    ),
-                ));
-            }
-            let test = AttrTest::new(key, c.op, &c.value, strings)?;
-            let resources = test.resources(resources, strings);
-            Leaf::Attr {
-                test,
-                scope: *scope,
-                resources,
-            }
+            Leaf::Attr(AttrLeaf::new(c, *scope, key, Signal::Logs, store)?)
         }
         Field::Kind
         | Field::Status
@@ -187,21 +151,14 @@ fn eval(leaf: &Leaf, store: &Store, strings: &Interner, r: &LogRecord) -> bool {
         Leaf::EventName(t) => t.matches(r.event_name, strings),
         Leaf::TraceId(t) => t.matches(r.trace_id, 128),
         Leaf::SpanId(t) => t.matches(u128::from(r.span_id), 64),
-        Leaf::Attr {
-            test,
-            scope,
-            resources,
-        } => match scope {
-            AttrScope::Resource => table(resources, r.resource.0),
-            _ => test.any(&r.attrs, strings) || table(resources, r.resource.0),
-        },
-        Leaf::Text { test, resources } => {
-            test.text.trace_id.is_some_and(|t| t == r.trace_id)
-                || table(resources, r.resource.0)
-                || test.sym(r.severity_text, strings)
-                || test.sym(r.event_name, strings)
-                || test.value(&r.body, strings)
-                || test.attrs(&r.attrs, strings)
+        Leaf::Attr(a) => a.matches(&r.attrs, r.resource, strings, |_| false),
+        Leaf::Text(t) => {
+            t.test.text.trace_id.is_some_and(|id| id == r.trace_id)
+                || t.resource(r.resource)
+                || t.test.sym(r.severity_text, strings)
+                || t.test.sym(r.event_name, strings)
+                || t.test.value(&r.body, strings)
+                || t.test.attrs(&r.attrs, strings)
         }
     }
 }

@@ -1,7 +1,7 @@
 //! A query compiled for metric series: a metric matches when one of its series does.
 
-use super::compile::{AttrTest, Node, SymTest, TextTest, choice, not_here, table};
-use super::{AttrScope, Cond, Expr, Field, QueryError, Signal};
+use super::compile::{self, AttrLeaf, Filter, Leaves, SymTest, TextLeaf, choice, not_here, table};
+use super::{Cond, Field, QueryError, Signal};
 use crate::catalog::Interner;
 use crate::model::MetricKind;
 use crate::store::Store;
@@ -16,52 +16,30 @@ const TYPES: [&str; 6] = [
     "summary",
 ];
 
-enum Leaf {
+/// What a metric query's conditions and words compile to.
+pub enum Leaf {
     Metric(SymTest),
     Type(Vec<bool>),
     Unit(SymTest),
     Service(Vec<bool>),
-    Attr {
-        test: AttrTest,
-        scope: AttrScope,
-        resources: Vec<bool>,
-    },
-    Text {
-        test: TextTest,
-        resources: Vec<bool>,
-    },
+    Attr(AttrLeaf),
+    Text(TextLeaf),
 }
 
-/// A query compiled against one store's tables for metrics.
-pub struct MetricFilter {
-    node: Node<Leaf>,
+/// A query compiled for metrics: a metric matches when one of its series does.
+pub type MetricFilter = Filter<Leaf>;
+
+impl Leaves for Leaf {
+    fn condition(c: &Cond, store: &Store) -> Result<Self, QueryError> {
+        leaf(c, store)
+    }
+
+    fn text(t: TextLeaf) -> Self {
+        Self::Text(t)
+    }
 }
 
 impl MetricFilter {
-    /// Compiles a parsed query for metrics.
-    ///
-    /// # Errors
-    /// A field metrics do not have, an unknown type, a bad regular expression.
-    pub fn new(expr: &Expr, store: &Store) -> Result<Self, QueryError> {
-        let strings = store.strings();
-        let node = Node::build(expr, &mut |c| leaf(c, store), &mut |t| {
-            let test = TextTest::new(t, strings);
-            let resources = test.resources(store.resources(), strings);
-            Leaf::Text { test, resources }
-        })?;
-        Ok(Self { node })
-    }
-
-    /// Parses and compiles; `Ok(None)` for an empty query.
-    ///
-    /// # Errors
-    /// See [`super::parse`] and [`Self::new`].
-    pub fn parse(text: &str, store: &Store) -> Result<Option<Self>, QueryError> {
-        super::parse(text)?
-            .map(|e| Self::new(&e, store))
-            .transpose()
-    }
-
     /// Whether one series of `metric` matches.
     #[must_use]
     pub fn matches_series(&self, store: &Store, metric: &Metric, series: &Series) -> bool {
@@ -106,25 +84,9 @@ fn leaf(c: &Cond, store: &Store) -> Result<Leaf, QueryError> {
             Leaf::Type(choice(&lit, &TYPES, "")?)
         }
         Field::Unit => Leaf::Unit(SymTest::new(c.op, &c.value, strings)?),
-        Field::Service => Leaf::Service(super::compile::services(
-            c.op, &c.value, resources, strings,
-        )?),
+        Field::Service => Leaf::Service(compile::services(c.op, &c.value, resources, strings)?),
         Field::Attr { scope, key } => {
-            if matches!(scope, AttrScope::Span | AttrScope::Event) {
-                return Err(QueryError::new(
-                    c.at,
-                    format!(
-                        "metrics have no span or event attributes: write {key} or resource.{key}"
-                    ),
-                ));
-            }
-            let test = AttrTest::new(key, c.op, &c.value, strings)?;
-            let resources = test.resources(resources, strings);
-            Leaf::Attr {
-                test,
-                scope: *scope,
-                resources,
-            }
+            Leaf::Attr(AttrLeaf::new(c, *scope, key, Signal::Metrics, store)?)
         }
         _ => return Err(not_here(c, Signal::Metrics)),
     })
@@ -136,19 +98,12 @@ fn eval(leaf: &Leaf, strings: &Interner, metric: &Metric, s: &Series) -> bool {
         Leaf::Type(t) => t[type_index(metric.kind)],
         Leaf::Unit(t) => t.matches(metric.unit, strings),
         Leaf::Service(t) => table(t, s.resource.0),
-        Leaf::Attr {
-            test,
-            scope,
-            resources,
-        } => match scope {
-            AttrScope::Resource => table(resources, s.resource.0),
-            _ => test.any(&s.attrs, strings) || table(resources, s.resource.0),
-        },
-        Leaf::Text { test, resources } => {
-            test.sym(metric.name, strings)
-                || test.text.matches(&metric.description)
-                || table(resources, s.resource.0)
-                || test.attrs(&s.attrs, strings)
+        Leaf::Attr(a) => a.matches(&s.attrs, s.resource, strings, |_| false),
+        Leaf::Text(t) => {
+            t.test.sym(metric.name, strings)
+                || t.test.text.matches(&metric.description)
+                || t.resource(s.resource)
+                || t.test.attrs(&s.attrs, strings)
         }
     }
 }

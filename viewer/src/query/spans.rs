@@ -2,9 +2,9 @@
 //! large store).
 
 use super::compile::{
-    self, AttrTest, IdTest, Node, StrTest, SymTest, TextTest, choice, not_here, table,
+    self, AttrLeaf, Filter, IdTest, Leaves, StrTest, SymTest, TextLeaf, choice, not_here, table,
 };
-use super::{AttrScope, Cond, Expr, Field, Op, QueryError, Signal};
+use super::{Cond, Field, Op, QueryError, Signal};
 use crate::catalog::Interner;
 use crate::model::{Span, SpanKind, StatusCode};
 use crate::store::{Store, Trace, TraceRef};
@@ -22,7 +22,8 @@ const KINDS: [&str; 6] = [
 ];
 const STATUSES: [&str; 3] = ["unset", "ok", "error"];
 
-enum Leaf {
+/// What a span query's conditions and words compile to.
+pub enum Leaf {
     Name(SymTest),
     /// Per resource.
     Service(Vec<bool>),
@@ -38,51 +39,24 @@ enum Leaf {
     TraceName(SymTest),
     TraceSpans(Op, f64),
     TraceErrors(Op, f64),
-    Attr {
-        test: AttrTest,
-        scope: AttrScope,
-        /// Per resource, for the scopes that look at resources.
-        resources: Vec<bool>,
-    },
-    Text {
-        test: TextTest,
-        resources: Vec<bool>,
-    },
+    Attr(AttrLeaf),
+    Text(TextLeaf),
 }
 
-/// A query compiled against one store's tables for spans. Valid while the store is not
-/// compacted (hold the store's lock while using it).
-pub struct SpanFilter {
-    node: Node<Leaf>,
+/// A query compiled for spans and traces: a trace matches when one of its spans does.
+pub type SpanFilter = Filter<Leaf>;
+
+impl Leaves for Leaf {
+    fn condition(c: &Cond, store: &Store) -> Result<Self, QueryError> {
+        leaf(c, store)
+    }
+
+    fn text(t: TextLeaf) -> Self {
+        Self::Text(t)
+    }
 }
 
 impl SpanFilter {
-    /// Compiles a parsed query for spans.
-    ///
-    /// # Errors
-    /// A field that spans do not have, a value that does not fit its field (a duration without
-    /// a unit, an unknown kind), a bad regular expression; each with its position.
-    pub fn new(expr: &Expr, store: &Store) -> Result<Self, QueryError> {
-        let strings = store.strings();
-        let resources = store.resources();
-        let node = Node::build(expr, &mut |c| leaf(c, store), &mut |t| {
-            let test = TextTest::new(t, strings);
-            let resources = test.resources(resources, strings);
-            Leaf::Text { test, resources }
-        })?;
-        Ok(Self { node })
-    }
-
-    /// Parses and compiles; `Ok(None)` for an empty query.
-    ///
-    /// # Errors
-    /// See [`super::parse`] and [`Self::new`].
-    pub fn parse(text: &str, store: &Store) -> Result<Option<Self>, QueryError> {
-        super::parse(text)?
-            .map(|e| Self::new(&e, store))
-            .transpose()
-    }
-
     /// Whether one span of `trace` matches.
     #[must_use]
     pub fn matches_span(&self, store: &Store, trace: &Trace, span: &Span) -> bool {
@@ -155,17 +129,7 @@ fn leaf(c: &Cond, store: &Store) -> Result<Leaf, QueryError> {
         Field::TraceSpans => Leaf::TraceSpans(c.op, compile::count(c)?),
         Field::TraceErrors => Leaf::TraceErrors(c.op, compile::count(c)?),
         Field::Attr { scope, key } => {
-            let test = AttrTest::new(key, c.op, &c.value, strings)?;
-            let resources = if matches!(scope, AttrScope::Any | AttrScope::Resource) {
-                test.resources(resources, strings)
-            } else {
-                Vec::new()
-            };
-            Leaf::Attr {
-                test,
-                scope: *scope,
-                resources,
-            }
+            Leaf::Attr(AttrLeaf::new(c, *scope, key, Signal::Traces, store)?)
         }
         Field::Severity | Field::Body | Field::Metric | Field::Type | Field::Unit => {
             return Err(not_here(c, Signal::Traces));
@@ -209,29 +173,14 @@ fn eval(leaf: &Leaf, strings: &Interner, trace: &Trace, span: &Span) -> bool {
         #[allow(clippy::cast_precision_loss)]
         Leaf::TraceSpans(op, n) => op.compare(&(trace.span_count() as f64), n),
         Leaf::TraceErrors(op, n) => op.compare(&f64::from(trace.errors), n),
-        Leaf::Attr {
-            test,
-            scope,
-            resources,
-        } => {
-            if test.key.is_none() {
-                return false;
-            }
-            let own = || test.any(&span.attrs, strings);
-            let resource = || table(resources, span.resource.0);
-            let events = || span.events().iter().any(|e| test.any(&e.attrs, strings));
-            match scope {
-                AttrScope::Any => own() || resource() || events(),
-                AttrScope::Span => own(),
-                AttrScope::Resource => resource(),
-                AttrScope::Event => events(),
-            }
-        }
-        Leaf::Text { test, resources } => {
-            test.text.trace_id == Some(trace.id)
-                || test.sym(span.name, strings)
-                || table(resources, span.resource.0)
-                || test.attrs(&span.attrs, strings)
+        Leaf::Attr(a) => a.matches(&span.attrs, span.resource, strings, |test| {
+            span.events().iter().any(|e| test.any(&e.attrs, strings))
+        }),
+        Leaf::Text(t) => {
+            t.test.text.trace_id == Some(trace.id)
+                || t.test.sym(span.name, strings)
+                || t.resource(span.resource)
+                || t.test.attrs(&span.attrs, strings)
         }
     }
 }
