@@ -459,6 +459,18 @@ fn frames(c: &mut Criterion) {
             });
         });
         g.finish();
+        // The service map over every trace held (built when opened, and on `r`).
+        let mut g = c.benchmark_group("analysis_1m_spans");
+        g.sample_size(10);
+        g.bench_function("service_map", |b| {
+            b.iter(|| {
+                black_box(viewer::analysis::service_map(
+                    &store,
+                    store.traces_by_arrival(),
+                ))
+            });
+        });
+        g.finish();
     }
     bench_draw(c, "frame/trace_list_1m_spans", &million);
 
@@ -511,6 +523,38 @@ fn frames(c: &mut Criterion) {
         },
         1,
     ));
+    {
+        // What opening (or a change to) the trace computes: its tree and its analyses.
+        let store = big.store.lock();
+        let r = store.traces_by_arrival().next().unwrap();
+        let spans = store.trace(r).unwrap().spans();
+        let tree = viewer::store::tree::Tree::build(spans);
+        let service_of = |s: &viewer::model::Span| store.resource(s.resource).service;
+        let mut g = c.benchmark_group("analysis_100k_span_trace");
+        g.sample_size(10);
+        g.bench_function("tree", |b| {
+            b.iter(|| black_box(viewer::store::tree::Tree::build(spans)));
+        });
+        g.bench_function("critical_path", |b| {
+            b.iter(|| black_box(viewer::analysis::critical_path(spans, &tree)));
+        });
+        g.bench_function("self_time", |b| {
+            b.iter(|| black_box(viewer::analysis::self_time(spans, &tree)));
+        });
+        g.bench_function("runs", |b| {
+            b.iter(|| black_box(viewer::analysis::runs(spans, &tree, service_of)));
+        });
+        g.bench_function("stats", |b| {
+            b.iter(|| black_box(viewer::analysis::stats(spans, &tree, service_of)));
+        });
+        g.finish();
+    }
+    c.bench_function("open/trace_view_100k_spans", |b| {
+        b.iter(|| {
+            big.update(Action::Open);
+            big.update(Action::Back);
+        });
+    });
     big.update(Action::Open);
     bench_draw(c, "frame/trace_view_100k_spans", &big);
     big.update(Action::Bottom);
