@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite. Sets up what the suites need first, on a fresh machine too:
 # a Python virtualenv with the official OpenTelemetry SDK (interoperability tests), and the
-# demo's browser test tools (Debian's Chromium, playwright-core from npm).
+# demo's browser test tools (Debian's Chromium, playwright-core from npm), and tmux for the
+# terminal UI test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,13 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import opentelemetry.
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r viewer/tests/python/requirements.txt
 fi
 export VIEWER_TEST_PYTHON="$PWD/$venv/bin/python"
+
+if ! command -v tmux >/dev/null 2>&1; then
+  echo "== installing tmux (the terminal UI test drives the viewer in it)"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y tmux
+fi
 
 if [ -x demo-api/tests/browser/setup.sh ]; then
   echo "== setting up the browser test"
