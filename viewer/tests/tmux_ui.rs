@@ -187,7 +187,9 @@ async fn a_query_typed_wrong_says_where_then_filters_and_the_trace_shows_its_cri
     tmux.keys(&["Enter"]);
     tmux.wait_for(&format!("trace {}", "02".repeat(16)));
     tmux.keys(&["c"]);
-    tmux.wait_for("critical path 40.00ms (c)");
+    let screen = tmux.wait_for("SPAN · critical path 40.00ms · 1 match, rest dim");
+    // Opened from the filtered list, the failing span is the one selected.
+    assert!(screen.contains("ERROR: declined"), "{screen}");
     tmux.keys(&["T"]);
     let screen = tmux.wait_for("SELF");
     let pay = screen

@@ -44,7 +44,8 @@ pub struct Edge {
     pub to: u32,
     /// Parent/child span pairs.
     pub calls: u64,
-    /// Of those, pairs whose child span has an error status.
+    /// Of those, failed calls: the child span has an error status, or the parent is a client
+    /// span (it stands for this one call) with an error status.
     pub errors: u64,
     /// The child spans' durations, sorted: all of them, or a uniform sample when `calls` is
     /// over [`ServiceMapLimits::samples_per_edge`].
@@ -188,7 +189,11 @@ impl ServiceMapBuilder {
             });
             let edge = &mut edges[e as usize];
             edge.calls += 1;
-            edge.errors += u64::from(s.is_error());
+            let caller = &spans[p];
+            edge.errors += u64::from(
+                s.is_error()
+                    || (caller.kind == crate::model::SpanKind::Client && caller.is_error()),
+            );
             let d = s.duration();
             if edge.samples.len() < self.limits.samples_per_edge {
                 edge.samples.push(d);
@@ -407,6 +412,28 @@ mod tests {
             map.node(store.catalog.strings.lookup("db").unwrap()),
             Some(2)
         );
+    }
+
+    #[test]
+    fn a_failed_client_call_counts_as_an_error_of_its_edge() {
+        use crate::model::SpanKind;
+        let mut store = Store::new(100);
+        let mut call = span(1, 2, 1, 10, 90, "GET /pay");
+        call.kind = SpanKind::Client;
+        call.status = StatusCode::Error;
+        // An internal parent's error is its own, not the call's.
+        let mut work = span(1, 4, 1, 10, 90, "work");
+        work.status = StatusCode::Error;
+        store.ingest(batch(
+            "web",
+            vec![span(1, 1, 0, 0, 100, "GET /"), call, work],
+        ));
+        store.ingest(batch(
+            "pay",
+            vec![span(1, 3, 2, 20, 80, "pay"), span(1, 5, 4, 20, 80, "audit")],
+        ));
+        let map = service_map(&store, store.traces_by_arrival());
+        assert_eq!(edges(&store, &map), vec![e("web", "pay", 2, 1)]);
     }
 
     #[test]

@@ -934,7 +934,7 @@ fn a_filter_in_a_trace_keeps_matches_with_their_ancestors_and_h_dims_instead() {
     assert_eq!(trace(&app).visible.len(), 3);
     let screen = draw(&app);
     assert!(!screen.contains("child2"), "{screen}");
-    assert!(screen.contains("1 match"), "{screen}");
+    assert!(screen.contains("1 match, rest hidden (H)"), "{screen}");
     app.update(Action::ToggleHideUnmatched);
     assert_eq!(trace(&app).visible.len(), 4, "dimmed, not hidden");
     let view = trace(&app);
@@ -1063,7 +1063,7 @@ fn the_critical_path_and_self_time() {
     app.update(Action::ToggleSelfTime);
     let screen = draw(&app);
     assert!(screen.contains("SELF"), "{screen}");
-    assert!(screen.contains("critical path 100.00ms (c)"), "{screen}");
+    assert!(screen.contains("SPAN · critical path 100.00ms"), "{screen}");
     let root = screen
         .lines()
         .find(|l| l.contains("GET /orders") && l.contains("15.00ms"));
@@ -1114,4 +1114,34 @@ fn a_latency_scatter_sits_above_the_list_and_follows_the_selection() {
     app.update(Action::ToggleChart);
     assert!(!draw(&app).contains("duration (log)"));
     assert!(app.cx.layout(app.view().shape()).body.height > rows);
+}
+
+#[test]
+fn a_trace_opened_from_a_filtered_list_dims_what_did_not_match() {
+    let mut app = app_with(three_traces(), (100, 24));
+    app.update(Action::StartFilter);
+    for c in "name=grandchild".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterApply);
+    assert_eq!(list(&app).rows.len(), 1);
+    app.update(Action::Open);
+    let view = trace(&app);
+    assert_eq!(view.visible.len(), 4, "nothing hidden");
+    assert!(!view.hide_unmatched);
+    let store = app.store.lock();
+    let t = store.trace(view.trace).unwrap();
+    let selected = view.selected_span().unwrap();
+    assert_eq!(store.str(t.spans()[selected].name), "grandchild");
+    assert!(!view.dimmed(selected));
+    assert_eq!((0..4).filter(|&i| view.dimmed(i)).count(), 3);
+    drop(store);
+    let screen = draw(&app);
+    assert!(
+        screen.contains("SPAN · 1 match, rest dimmed (H) · name"),
+        "{screen}"
+    );
+    // One Esc: back to the list, still filtered.
+    app.update(Action::Back);
+    assert_eq!(list(&app).rows.len(), 1);
 }

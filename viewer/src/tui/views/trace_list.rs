@@ -245,7 +245,13 @@ impl TraceList {
             return Outcome::Done;
         };
         match TraceView::new(store, r) {
-            Some(v) => Outcome::Open(Box::new(v)),
+            // Opened from a filtered list: the spans that matched stand out, the rest dimmed.
+            Some(mut v) => {
+                if let Some(f) = &self.filter {
+                    v.show_matches(cx, store, f);
+                }
+                Outcome::Open(Box::new(v))
+            }
             None => {
                 cx.notice = Some("that trace was evicted".into());
                 Outcome::Done

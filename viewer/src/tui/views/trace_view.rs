@@ -181,6 +181,8 @@ pub struct TraceView {
     pub matched: Vec<bool>,
     /// With a filter: spans that neither match nor lead to a match are hidden (else dimmed).
     pub hide_unmatched: bool,
+    /// The filter came with the trace from a filtered list: Esc goes straight back to it.
+    filter_from_list: bool,
     /// How many log records the trace had when last refreshed (they mark its spans).
     logs_seen: usize,
     /// What was computed about the trace, with its tree.
@@ -259,6 +261,7 @@ impl TraceView {
             find: None,
             matched: Vec::new(),
             hide_unmatched: true,
+            filter_from_list: false,
             logs_seen: store.logs.count_of_trace(t.id),
             analysis,
             show_critical: false,
@@ -268,6 +271,14 @@ impl TraceView {
         };
         view.recompute_visible(store);
         Some(view)
+    }
+
+    /// Applies a filter with the other spans dimmed (not hidden), the first match selected: how
+    /// a trace opens from a filtered list.
+    pub fn show_matches(&mut self, cx: &mut Ctx, store: &Store, query: &str) {
+        self.hide_unmatched = false;
+        let _ = self.update_tree(cx, store, &Action::Apply(Some(query.to_owned())));
+        self.filter_from_list = self.find.is_some();
     }
 
     /// The view of a trace by id with a span selected (its ancestors expanded), if held.
@@ -479,6 +490,7 @@ impl TraceView {
             Action::MarkCompare => return super::compare::mark(cx, store, self.trace),
             Action::Compare => return super::compare::open(cx, store, self.trace),
             Action::Apply(text) => {
+                self.filter_from_list = false;
                 let selected = self
                     .selected_span()
                     .and_then(|i| store.trace(self.trace).map(|t| t.spans()[i].span_id));
@@ -551,6 +563,9 @@ impl TraceView {
                 }
             }
             Action::Back => {
+                if self.filter_from_list {
+                    return Outcome::Back;
+                }
                 if self.find.take().is_some() {
                     let selected = self
                         .selected_span()
@@ -800,32 +815,29 @@ impl View for TraceView {
             return;
         }
         Self::render_title(store, trace, areas.title, buf);
-        let mut label = String::new();
+        // What the tree shows beyond the spans, in its column's header.
+        let mut label = "SPAN".to_owned();
         if self.show_critical {
             label.push_str(&format!(
-                " critical path {} (c) ",
+                " · critical path {}",
                 format::duration(self.analysis.critical_total())
             ));
         }
         if let Some(find) = &self.find {
             let n = self.matched.iter().filter(|m| **m).count();
             let how = if self.hide_unmatched {
-                "others hidden"
+                "hidden"
             } else {
-                "others dimmed"
+                "dimmed"
             };
             label.push_str(&format!(
-                " filter: {} · {n} match · {how} (H) · n/N · Esc clears ",
+                " · {n} match{}, rest {how} (H) · {}",
+                if n == 1 { "" } else { "es" },
                 safe(find)
             ));
         }
-        if !label.is_empty() {
-            let w = (label.chars().count() as u16).min(areas.title.width);
-            let x = areas.title.x + areas.title.width - w;
-            put(buf, x, areas.title.y, &label, w, HEADER);
-        }
         let cols = Columns::new(areas.body.width, self.show_self);
-        render_axis(trace, &cols, areas.header, buf);
+        render_axis(trace, &label, &cols, areas.header, buf);
         render_rows(store, trace, self, &store.logs, &cols, areas.body, buf);
         if areas.detail.height > 0
             && let Some(span) = self.selected_span()
@@ -874,12 +886,19 @@ impl Columns {
     }
 }
 
-fn render_axis(trace: &Trace, cols: &Columns, area: Rect, buf: &mut Buffer) {
+fn render_axis(trace: &Trace, label: &str, cols: &Columns, area: Rect, buf: &mut Buffer) {
     if area.height == 0 {
         return;
     }
     buf.set_style(area, HEADER);
-    put(buf, area.x, area.y, "SPAN", cols.tree, HEADER);
+    put(
+        buf,
+        area.x,
+        area.y,
+        label,
+        cols.tree.saturating_sub(1),
+        HEADER,
+    );
     let x0 = area.x + cols.tree;
     let w = cols.waterfall;
     if w >= 8 {
