@@ -28,6 +28,28 @@ pub struct Config {
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub exit_after: Option<Duration>,
 
+    /// Keep what is received in this directory, so it survives a restart or a crash: loaded
+    /// back (within the caps) on start. An acknowledged request has been written to it.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
+
+    /// Most the data directory may hold, in MiB; the oldest segments are deleted past it.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub data_max_mb: u64,
+
+    /// Append everything received to this file as OTLP JSON lines (the OTLP file-exporter
+    /// format, which `viewer FILE`, the Collector's otlpjsonfile receiver and otel-tui read).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<std::path::PathBuf>,
+
+    /// Rotate the --save file past this many MiB (FILE.1 … FILE.5 kept).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub save_max_mb: u64,
+
+    /// Show times in UTC rather than in the local time zone.
+    #[arg(long)]
+    pub utc: bool,
+
     /// Show only what matches this query (the filter language in the README): in headless
     /// mode, the report's traces, metrics and log records; in the UI, the trace list.
     #[arg(long, value_name = "QUERY")]

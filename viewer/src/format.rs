@@ -55,9 +55,65 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// Wall-clock time of day (UTC) of a unix-nanosecond timestamp: `HH:MM:SS.mmm`.
+/// Whether the terminal UI shows local time (set once by `main`; UTC otherwise, as in tests
+/// and the headless report).
+static LOCAL_TIME: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Shows times in the machine's local time zone from now on (`--utc` leaves them in UTC).
+pub fn use_local_time(local: bool) {
+    LOCAL_TIME.store(local, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn local_time() -> bool {
+    LOCAL_TIME.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The zone times are shown in, for column headers: `UTC`, or the local offset (`+01:00`)
+/// of now.
+#[must_use]
+pub fn zone() -> String {
+    if !local_time() {
+        return "UTC".to_owned();
+    }
+    let offset = chrono::Local::now().offset().to_string();
+    if offset == "+00:00" {
+        "UTC".to_owned()
+    } else {
+        offset
+    }
+}
+
+/// How long ago a unix-nanosecond time was, from `now` (unix ns): `4s ago`, `3m ago`,
+/// `2h ago`, `5d ago`; `now` for the last second and for the future.
+#[must_use]
+pub fn age(now_ns: u64, unix_ns: u64) -> String {
+    let s = now_ns.saturating_sub(unix_ns) / 1_000_000_000;
+    match s {
+        0 => "now".to_owned(),
+        1..60 => format!("{s}s ago"),
+        60..3600 => format!("{}m ago", s / 60),
+        3600..86_400 => format!("{}h ago", s / 3600),
+        _ => format!("{}d ago", s / 86_400),
+    }
+}
+
+/// The current time in unix nanoseconds.
+#[must_use]
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Wall-clock time of day of a unix-nanosecond timestamp, `HH:MM:SS.mmm`: local time when the
+/// UI asked for it ([`use_local_time`]), UTC otherwise.
 #[must_use]
 pub fn time_of_day(unix_ns: u64) -> String {
+    if local_time() {
+        use chrono::TimeZone as _;
+        let t = chrono::Local.timestamp_nanos(i64::try_from(unix_ns).unwrap_or(i64::MAX));
+        return t.format("%H:%M:%S%.3f").to_string();
+    }
     let secs = unix_ns / 1_000_000_000;
     let ms = (unix_ns / 1_000_000) % 1000;
     let day = secs % 86_400;

@@ -95,6 +95,8 @@ pub struct Counters {
     pub traces: SignalCounters,
     pub metrics: SignalCounters,
     pub logs: SignalCounters,
+    /// What `--data-dir` and `--save` wrote (zero when not asked for).
+    pub record: Arc<crate::record::RecordStats>,
 }
 
 impl Counters {
@@ -132,6 +134,21 @@ pub enum Refusal {
     Busy,
     /// The viewer is shutting down.
     Closed,
+    /// Queued, but it could not be written to the data directory (`--data-dir`), so it is not
+    /// acknowledged: the sender should retry.
+    NotRecorded(String),
+}
+
+impl Refusal {
+    /// What to tell the sender.
+    #[must_use]
+    pub fn message(&self, signal: Signal) -> String {
+        match self {
+            Self::Busy => format!("the viewer is busy storing {}; retry later", signal.items()),
+            Self::Closed => "the viewer is shutting down".to_owned(),
+            Self::NotRecorded(e) => e.clone(),
+        }
+    }
 }
 
 /// How many items of each signal may wait between the receivers and the store.
@@ -183,6 +200,8 @@ pub struct Ingest {
     wait: Duration,
     pub limits: Limits,
     pub counters: Arc<Counters>,
+    /// Writes accepted requests to `--data-dir` and `--save`, when asked for.
+    pub recorder: Option<Arc<crate::record::Recorder>>,
 }
 
 impl Ingest {
@@ -203,6 +222,7 @@ impl Ingest {
             wait,
             limits,
             counters: Arc::new(Counters::default()),
+            recorder: None,
         };
         (ingest, rx)
     }
@@ -227,6 +247,32 @@ impl Ingest {
             Signal::Logs => &self.logs,
             Signal::Metrics => &self.metrics,
         }
+    }
+
+    /// Whether accepted requests are recorded (their protobuf encoding is wanted).
+    #[must_use]
+    pub fn recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// Queues a payload for the store, then records the request it came from (`raw`, its
+    /// protobuf encoding) when recording; once this returns `Ok`, the request may be
+    /// acknowledged.
+    pub async fn accept(
+        &self,
+        payload: impl Into<Payload>,
+        raw: Option<bytes::Bytes>,
+    ) -> Result<(), Refusal> {
+        let payload = payload.into();
+        let signal = payload.signal();
+        self.send(payload).await?;
+        if let (Some(recorder), Some(raw)) = (&self.recorder, raw) {
+            recorder
+                .record(signal, raw)
+                .await
+                .map_err(Refusal::NotRecorded)?;
+        }
+        Ok(())
     }
 
     /// Queues a payload for the store; once this returns `Ok`, its items will be stored (or

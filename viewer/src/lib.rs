@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod model;
 pub mod query;
 pub mod receiver;
+pub mod record;
 pub mod report;
 pub mod server;
 pub mod signals;

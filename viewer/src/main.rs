@@ -12,6 +12,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let config = Config::parse();
+    viewer::format::use_local_time(!config.utc);
     if let Some(filter) = &config.filter
         && let Err(e) = viewer::report::check_filter(filter)
     {

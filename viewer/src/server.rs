@@ -33,6 +33,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    /// `--data-dir` or `--save` cannot be written.
+    Record(std::io::Error),
 }
 
 impl std::fmt::Display for StartError {
@@ -49,6 +51,7 @@ impl std::fmt::Display for StartError {
                 }
                 Ok(())
             }
+            Self::Record(e) => write!(f, "cannot record what is received: {e}"),
         }
     }
 }
@@ -59,6 +62,8 @@ impl std::error::Error for StartError {}
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
     pub store: StoreStats,
+    /// What `--data-dir` and `--save` wrote.
+    pub record: crate::record::RecordTotals,
     /// Requests refused as retryable because the store was behind, over every signal.
     pub busy_refusals: u64,
     /// Requests refused as malformed, oversized or of the wrong type, over every signal.
@@ -71,6 +76,7 @@ impl Totals {
         let (busy_refusals, bad_requests) = counters.totals();
         Self {
             store: store.stats(),
+            record: counters.record.read(),
             busy_refusals,
             bad_requests,
         }
@@ -86,6 +92,8 @@ pub struct Viewer {
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     store_thread: Option<std::thread::JoinHandle<()>>,
+    /// The `--data-dir` and `--save` writers (they count in the ingest counters).
+    writers: Option<crate::record::Writers>,
 }
 
 impl Viewer {
@@ -119,7 +127,21 @@ impl Viewer {
             log_records: config.queue_logs,
             metric_points: config.queue_points,
         };
-        let (ingest, rx) = Ingest::channel(sizes, config.queue_wait, limits);
+        let (mut ingest, rx) = Ingest::channel(sizes, config.queue_wait, limits);
+        let mb = |n: u64| n.saturating_mul(1024 * 1024);
+        let record = crate::record::RecordOptions {
+            data_dir: config.data_dir.clone().map(|d| (d, mb(config.data_max_mb))),
+            save: config.save.clone().map(|f| (f, mb(config.save_max_mb))),
+        };
+        let stats = Arc::clone(&ingest.counters.record);
+        let writers =
+            match crate::record::Recorder::start(&record, stats).map_err(StartError::Record)? {
+                Some((recorder, writers)) => {
+                    ingest.recorder = Some(Arc::new(recorder));
+                    Some(writers)
+                }
+                None => None,
+            };
         let options = receiver::Options {
             max_message_size: usize::try_from(config.max_message_size).unwrap_or(usize::MAX),
             auth_token: config.auth_token.as_deref().map(Arc::from),
@@ -177,6 +199,7 @@ impl Viewer {
             stop,
             servers: vec![grpc_task, http_task],
             store_thread: Some(store_thread),
+            writers,
         })
     }
 
@@ -250,6 +273,12 @@ impl Viewer {
         }
         if let Some(thread) = self.store_thread.take() {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        // The writers finish what is queued once the last recorder (held by the ingest path
+        // and the receivers, now stopped) is gone.
+        if let Some(writers) = self.writers.take() {
+            let join = tokio::task::spawn_blocking(move || writers.join());
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE * 5, join).await;
         }
         (Arc::clone(&self.store), counters)
     }

@@ -81,11 +81,16 @@ async fn event_loop(
     // Fault injection for the terminal-restore test; debug builds only.
     let panic_in_draw =
         cfg!(debug_assertions) && std::env::var_os("VIEWER_DEBUG_PANIC_IN_DRAW").is_some();
+    // https://no-color.org: set and not empty, no colours (selections and bars reversed).
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let draw = |terminal: &mut Term, app: &App| {
         terminal
             .draw(|f| {
                 assert!(!panic_in_draw, "injected panic while drawing");
                 f.render_widget(app, f.area());
+                if no_color {
+                    theme::strip_colors(f.buffer_mut());
+                }
             })
             .map(|_| ())
     };

@@ -116,13 +116,14 @@ fn map_refusals<B>(mut res: http::Response<B>) -> http::Response<B> {
 struct Otlp(Ingest);
 
 fn refusal_status(r: &Refusal, signal: Signal) -> Status {
-    match r {
-        Refusal::Busy => Status::unavailable(format!(
-            "the viewer is busy storing {}; retry later",
-            signal.items()
-        )),
-        Refusal::Closed => Status::unavailable("the viewer is shutting down"),
-    }
+    Status::unavailable(r.message(signal))
+}
+
+/// A request's protobuf encoding, when requests are recorded.
+fn raw_of<M: prost::Message>(ingest: &Ingest, req: &M) -> Option<bytes::Bytes> {
+    ingest
+        .recording()
+        .then(|| bytes::Bytes::from(req.encode_to_vec()))
 }
 
 /// The gRPC path of `TraceService/Export`.
@@ -191,7 +192,7 @@ struct TraceCodec {
 
 impl Codec for TraceCodec {
     type Encode = ExportTraceServiceResponse;
-    type Decode = (Batch, String);
+    type Decode = Decoded;
     type Encoder = tonic_prost::ProstEncoder<ExportTraceServiceResponse>;
     type Decoder = TraceDecoder;
 
@@ -210,8 +211,12 @@ struct TraceDecoder {
     limits: Limits,
 }
 
+/// A decoded trace request: the batch, what was wrong with parts of it, and its bytes (kept
+/// for recording; a reference to the frame, not a copy).
+type Decoded = (Batch, String, bytes::Bytes);
+
 impl Decoder for TraceDecoder {
-    type Item = (Batch, String);
+    type Item = Decoded;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
@@ -219,7 +224,7 @@ impl Decoder for TraceDecoder {
         // The message's bytes, without a copy (the frame buffer is split off).
         let bytes = buf.copy_to_bytes(buf.remaining());
         decode::trace_request(&bytes, &self.limits)
-            .map(Some)
+            .map(|(batch, problem)| Some((batch, problem, bytes)))
             .map_err(|e| Status::invalid_argument(e.to_string()))
     }
 }
@@ -227,11 +232,11 @@ impl Decoder for TraceDecoder {
 /// The unary handler: hands the decoded batch to the store and reports partial success.
 struct Export(Otlp);
 
-impl tonic::server::UnaryService<(Batch, String)> for Export {
+impl tonic::server::UnaryService<Decoded> for Export {
     type Response = ExportTraceServiceResponse;
     type Future = BoxFuture<Response<Self::Response>, Status>;
 
-    fn call(&mut self, request: Request<(Batch, String)>) -> Self::Future {
+    fn call(&mut self, request: Request<Decoded>) -> Self::Future {
         let otlp = self.0.clone();
         Box::pin(async move { otlp.export_traces(request.into_inner()).await })
     }
@@ -240,11 +245,12 @@ impl tonic::server::UnaryService<(Batch, String)> for Export {
 impl Otlp {
     async fn export_traces(
         &self,
-        (batch, problem): (Batch, String),
+        (batch, problem, bytes): Decoded,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let rejected = batch.rejected;
+        let raw = self.0.recording().then_some(bytes);
         self.0
-            .send(batch)
+            .accept(batch, raw)
             .await
             .map_err(|r| refusal_status(&r, Signal::Traces))?;
         let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
@@ -263,10 +269,12 @@ impl MetricsService for Otlp {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let (batch, problem) = convert::metric_request(request.into_inner(), &self.0.limits);
+        let req = request.into_inner();
+        let raw = raw_of(&self.0, &req);
+        let (batch, problem) = convert::metric_request(req, &self.0.limits);
         let rejected = batch.rejected;
         self.0
-            .send(batch)
+            .accept(batch, raw)
             .await
             .map_err(|r| refusal_status(&r, Signal::Metrics))?;
         Ok(Response::new(ExportMetricsServiceResponse {
@@ -284,10 +292,12 @@ impl LogsService for Otlp {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let (batch, problem) = convert::log_request(request.into_inner(), &self.0.limits);
+        let req = request.into_inner();
+        let raw = raw_of(&self.0, &req);
+        let (batch, problem) = convert::log_request(req, &self.0.limits);
         let rejected = batch.rejected;
         self.0
-            .send(batch)
+            .accept(batch, raw)
             .await
             .map_err(|r| refusal_status(&r, Signal::Logs))?;
         Ok(Response::new(ExportLogsServiceResponse {

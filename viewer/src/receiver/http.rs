@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 
 use super::conn::LimitedListener;
 use super::{Options, UNAUTHENTICATED, convert};
-use crate::ingest::{Counters, Ingest, Refusal, Signal};
+use crate::ingest::{Counters, Ingest, Signal};
 
 #[derive(Clone)]
 struct HttpState {
@@ -237,39 +237,48 @@ async fn send(
     st: &HttpState,
     format: Format,
     payload: impl Into<crate::ingest::Payload>,
+    raw: Option<Bytes>,
 ) -> Result<(), Refused> {
     let payload = payload.into();
     let signal = payload.signal();
-    st.ingest.send(payload).await.map_err(|r| {
-        let msg = match r {
-            Refusal::Busy => format!("the viewer is busy storing {}; retry later", signal.items()),
-            Refusal::Closed => "the viewer is shutting down".to_owned(),
-        };
-        Refused::new(StatusCode::SERVICE_UNAVAILABLE, format, msg)
-    })
+    st.ingest
+        .accept(payload, raw)
+        .await
+        .map_err(|r| Refused::new(StatusCode::SERVICE_UNAVAILABLE, format, r.message(signal)))
+}
+
+/// The request's protobuf encoding, when requests are recorded.
+fn raw_of<M: Message>(st: &HttpState, req: &M) -> Option<Bytes> {
+    st.ingest
+        .recording()
+        .then(|| Bytes::from(req.encode_to_vec()))
 }
 
 async fn traces(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let (format, body) = unpack(&headers, body, st.max_message_size)?;
-        let (batch, problem) = match format {
+        let ((batch, problem), raw) = match format {
             // Protobuf straight into our model; JSON through serde and convert.
             Format::Protobuf => {
-                super::decode::trace_request(&body, &st.ingest.limits).map_err(|e| {
-                    Refused::new(
-                        StatusCode::BAD_REQUEST,
-                        format,
-                        format!("malformed protobuf: {e}"),
-                    )
-                })?
+                let raw = st.ingest.recording().then(|| body.clone());
+                let decoded =
+                    super::decode::trace_request(&body, &st.ingest.limits).map_err(|e| {
+                        Refused::new(
+                            StatusCode::BAD_REQUEST,
+                            format,
+                            format!("malformed protobuf: {e}"),
+                        )
+                    })?;
+                (decoded, raw)
             }
             Format::Json => {
                 let req: ExportTraceServiceRequest = decode(format, &body)?;
-                convert::trace_request(req, &st.ingest.limits)
+                let raw = raw_of(&st, &req);
+                (convert::trace_request(req, &st.ingest.limits), raw)
             }
         };
         let rejected = batch.rejected;
-        send(&st, format, batch).await?;
+        send(&st, format, batch, raw).await?;
         let res = ExportTraceServiceResponse {
             partial_success: (rejected > 0).then(|| ExportTracePartialSuccess {
                 rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
@@ -286,9 +295,13 @@ async fn metrics(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -
     let result = async {
         let (format, body) = unpack(&headers, body, st.max_message_size)?;
         let req: ExportMetricsServiceRequest = decode(format, &body)?;
+        let raw = match format {
+            Format::Protobuf => st.ingest.recording().then(|| body.clone()),
+            Format::Json => raw_of(&st, &req),
+        };
         let (batch, problem) = convert::metric_request(req, &st.ingest.limits);
         let rejected = batch.rejected;
-        send(&st, format, batch).await?;
+        send(&st, format, batch, raw).await?;
         let res = ExportMetricsServiceResponse {
             partial_success: (rejected > 0).then(|| ExportMetricsPartialSuccess {
                 rejected_data_points: i64::try_from(rejected).unwrap_or(i64::MAX),
@@ -305,9 +318,13 @@ async fn logs(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> R
     let result = async {
         let (format, body) = unpack(&headers, body, st.max_message_size)?;
         let req: ExportLogsServiceRequest = decode(format, &body)?;
+        let raw = match format {
+            Format::Protobuf => st.ingest.recording().then(|| body.clone()),
+            Format::Json => raw_of(&st, &req),
+        };
         let (batch, problem) = convert::log_request(req, &st.ingest.limits);
         let rejected = batch.rejected;
-        send(&st, format, batch).await?;
+        send(&st, format, batch, raw).await?;
         let res = ExportLogsServiceResponse {
             partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
                 rejected_log_records: i64::try_from(rejected).unwrap_or(i64::MAX),

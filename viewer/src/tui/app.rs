@@ -61,6 +61,8 @@ pub struct Ctx {
     pub size: (u16, u16),
     /// A one-line notice for the status bar.
     pub notice: Option<String>,
+    /// The time (unix ns) at the last refresh, for ages ("3s ago").
+    pub now_ns: u64,
     /// The trace marked (`m`) as the first of a comparison (`C`).
     pub marked: Option<crate::model::TraceId>,
 }
@@ -174,6 +176,8 @@ pub struct App {
     pub totals: Totals,
     rate: RateMeter,
     pub quit: bool,
+    /// Where the time comes from (a fixed clock in tests).
+    pub clock: fn() -> u64,
 }
 
 impl App {
@@ -193,6 +197,7 @@ impl App {
                 http_addr,
                 size,
                 notice: None,
+                now_ns: crate::format::now_ns(),
                 marked: None,
             },
             tab: Tab::Traces,
@@ -210,6 +215,7 @@ impl App {
             totals: Totals::default(),
             rate: RateMeter::default(),
             quit: false,
+            clock: crate::format::now_ns,
         }
     }
 
@@ -259,6 +265,7 @@ impl App {
     /// Takes in new data: counters always; the view shown when it may move. Returns whether
     /// anything visible may have changed.
     pub fn refresh(&mut self, now: Instant) -> bool {
+        self.cx.now_ns = (self.clock)();
         let store = Arc::clone(&self.store);
         let store = store.lock();
         let totals = Totals::read(&store, &self.counters);

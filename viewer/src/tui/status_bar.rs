@@ -92,6 +92,13 @@ pub fn text(app: &App) -> String {
     note(mt.series_dropped, "points dropped (series cap)");
     note(mt.rejected, "points rejected");
     note(app.totals.busy_refusals, "busy refusals");
+    let r = &app.totals.record;
+    note(r.data_errors, "not written to the data dir");
+    note(r.saved, "requests saved");
+    note(r.save_dropped, "requests not saved (writer behind)");
+    if r.data_requests > 0 || r.data_bytes > 0 {
+        text.push_str(&format!(" · data-dir {}", format::bytes(r.data_bytes)));
+    }
     if let Some(notice) = &app.cx.notice {
         text = format!(" {notice} ·{text}");
     }

@@ -83,3 +83,38 @@ impl Cells {
         self.x += w;
     }
 }
+
+/// Takes the colours out of a drawn frame (`NO_COLOR`): a cell drawn on a coloured background
+/// (a selection, a bar) is shown reversed instead; bold, dim and the like stay.
+pub fn strip_colors(buf: &mut Buffer) {
+    for cell in &mut buf.content {
+        if cell.bg != Color::Reset {
+            cell.modifier.insert(Modifier::REVERSED);
+        }
+        cell.fg = Color::Reset;
+        cell.bg = Color::Reset;
+    }
+}
+
+#[cfg(test)]
+mod no_color_tests {
+    use super::*;
+    use ratatui::layout::Rect;
+
+    #[test]
+    fn no_color_keeps_selections_visible_as_reversed() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 3, 1));
+        buf[(0, 0)].set_fg(Color::Red);
+        buf[(1, 0)].set_bg(Color::Cyan).set_fg(Color::Black);
+        buf[(2, 0)].set_style(Style::new().add_modifier(Modifier::BOLD));
+        strip_colors(&mut buf);
+        assert!(
+            buf.content
+                .iter()
+                .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+        );
+        assert!(!buf[(0, 0)].modifier.contains(Modifier::REVERSED));
+        assert!(buf[(1, 0)].modifier.contains(Modifier::REVERSED));
+        assert!(buf[(2, 0)].modifier.contains(Modifier::BOLD));
+    }
+}

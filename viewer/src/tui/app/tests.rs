@@ -25,6 +25,8 @@ pub(crate) fn app_with(store: Store, size: (u16, u16)) -> App {
         "127.0.0.1:4318".parse().unwrap(),
         size,
     );
+    // A fixed clock: ages on screen never change between runs.
+    app.clock = || T0 + 60_000_000_000;
     app.refresh(Instant::now());
     app
 }

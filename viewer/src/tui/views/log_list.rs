@@ -437,8 +437,9 @@ fn render_header(area: Rect, buf: &mut Buffer) {
         y: area.y,
         end,
     };
+    let time = format!("TIME ({})", format::zone());
     for (label, w) in [
-        ("TIME (UTC)", TIME_W),
+        (time.as_str(), TIME_W),
         ("LEVEL", SEVERITY_W),
         ("SERVICE", SERVICE_W),
         ("", 2),

@@ -66,8 +66,9 @@ pub fn lines(
     out.push(Line::from(vec![
         TextSpan::styled("start    ", KEY),
         TextSpan::raw(format!(
-            "{} UTC (+{} into the trace)   ",
+            "{} {} (+{} into the trace)   ",
             format::time_of_day(s.start),
+            format::zone(),
             format::duration(s.start.saturating_sub(trace.start))
         )),
         TextSpan::styled("duration ", KEY),

@@ -129,6 +129,8 @@ pub struct TraceList {
     /// huge store never keeps the UI (or the store's lock) busy more than a tenth of the time.
     rebuild_cost: Duration,
     last_filter_run: Option<Instant>,
+    /// The latest start among the rows (shown as an age).
+    newest: Option<u64>,
     /// The latency scatter above the list (`S` hides it), binned at each rebuild.
     pub show_scatter: bool,
     scatter: Scatter,
@@ -221,6 +223,10 @@ impl TraceList {
                 (std::cmp::Reverse(k), *r)
             })
             .collect();
+        self.newest = rows
+            .iter()
+            .filter_map(|r| store.trace(*r).map(|t| t.start))
+            .max();
         if !keyed.is_sorted_by_key(|(k, _)| *k) {
             keyed.sort_by_key(|(k, _)| *k);
         }
@@ -259,11 +265,15 @@ impl TraceList {
         }
     }
 
-    fn render_title(&self, area: Rect, buf: &mut Buffer) {
+    fn render_title(&self, now_ns: u64, area: Rect, buf: &mut Buffer) {
         let mut title = match &self.fixed {
             Some((_, t)) => format!("{t} · {}", self.rows.len()),
             None => format!(" {} traces", self.rows.len()),
         };
+        if let Some(f) = &self.filter {
+            title.push_str(" · filter: ");
+            title.push_str(&safe(f));
+        }
         title.push_str(match (&self.fixed, self.follow) {
             (Some(_), _) => "",
             (None, true) => " · following (f pauses)",
@@ -271,9 +281,9 @@ impl TraceList {
         });
         title.push_str(" · sort: ");
         title.push_str(self.sort.label());
-        if let Some(f) = &self.filter {
-            title.push_str(" · filter: ");
-            title.push_str(&safe(f));
+        if let Some(newest) = self.newest {
+            title.push_str(" · newest ");
+            title.push_str(&format::age(now_ns, newest));
         }
         put(buf, area.x, area.y, &title, area.width, TITLE);
     }
@@ -396,7 +406,7 @@ impl View for TraceList {
     }
 
     fn render(&self, cx: &Ctx, store: &Store, areas: &Areas, buf: &mut Buffer) {
-        self.render_title(areas.title, buf);
+        self.render_title(cx.now_ns, areas.title, buf);
         if areas.body.height == 0 {
             return;
         }
@@ -510,7 +520,8 @@ fn render_header(area: Rect, buf: &mut Buffer) {
     }
     let end = area.x + area.width;
     let mut x = area.x;
-    for (label, w) in [("TIME (UTC)", TIME_W), ("SERVICE", SERVICE_W)] {
+    let time = format!("TIME ({})", format::zone());
+    for (label, w) in [(time.as_str(), TIME_W), ("SERVICE", SERVICE_W)] {
         put(buf, x, area.y, label, w.min(end.saturating_sub(x)), HEADER);
         x += w;
     }
