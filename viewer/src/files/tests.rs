@@ -711,3 +711,19 @@ fn detection_reads_the_content_not_the_name() {
     assert_eq!(d("x.json", &rec), Ok(Format::OtlpProtobuf));
     assert!(d("x.json", b"\x00\x00\x00\x05hello").is_err());
 }
+
+#[test]
+fn a_first_line_cut_short_is_not_taken_for_a_pretty_printed_document() {
+    let cut = &COLLECTOR_TRACES[..COLLECTOR_TRACES.len() / 2];
+    let p = write(
+        "t.jsonl",
+        format!("{cut}\n{METRICS_LINE}\n{LOGS_LINE}\n").as_bytes(),
+    );
+    let r = load(&p);
+    assert_eq!(
+        r.payloads.iter().map(Payload::signal).collect::<Vec<_>>(),
+        [Signal::Metrics, Signal::Logs]
+    );
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(r.errors[0].line, Some(1));
+}
