@@ -8,6 +8,7 @@
 pub mod analysis;
 pub mod catalog;
 pub mod config;
+pub mod files;
 pub mod format;
 pub mod headless;
 pub mod ingest;
