@@ -749,6 +749,44 @@ fn send_probe_span(viewer: &Viewer) {
     assert_eq!(status, 200, "{answer}");
 }
 
+/// The file the README's `--save` command writes (and its other file commands open), and the
+/// directory of its `--data-dir` command; relative to the workspace, where the commands run.
+const SAVED: &str = "received.jsonl";
+const DATA_DIR: &str = "otel-data";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .to_owned()
+}
+
+/// A command that only opens files (`--no-listen`): it exits by itself, and prints what the
+/// file saved by the README's `--save` command holds: the probe span.
+fn check_no_listen(command: &ReadmeCommand) {
+    assert!(
+        command.program_args().iter().any(|a| a == SAVED),
+        "teach the test this --no-listen command"
+    );
+    assert!(
+        workspace_root().join(SAVED).exists(),
+        "the README's --save command comes before `{}`",
+        command.text
+    );
+    let mut process = Process::spawn(&command.text, command.command(&[]));
+    let report = process.succeed(BUILD);
+    let (traces, totals) = report_traces(&report);
+    assert_eq!(
+        traces,
+        [vec![
+            format!("trace {PROBE_TRACE} 1 spans, 1 services, 2.00ms").as_str(),
+            "  readme-test: probe [server] 2.00ms"
+        ]],
+        "{report}"
+    );
+    assert!(totals.starts_with("totals: 1 spans received, 1 stored, 1 traces"));
+}
+
 /// Any viewer command of the README, sent the probe span: it prints the span on exit, and warns
 /// when it listens beyond loopback.
 fn check_viewer(viewer: Viewer) {
@@ -787,7 +825,28 @@ fn check_viewer(viewer: Viewer) {
         ]],
         "{report}"
     );
-    assert!(totals.starts_with("totals: 1 spans received, 1 stored, 1 traces"));
+    // A viewer that opened the saved file got the probe from it too (kept once).
+    let opened = !viewer.command.has_program_arg("--save")
+        && viewer.command.program_args().iter().any(|a| a == SAVED);
+    let received = if opened { 2 } else { 1 };
+    assert!(
+        totals.starts_with(&format!(
+            "totals: {received} spans received, 1 stored, 1 traces"
+        )),
+        "{report}"
+    );
+    if let Some(file) = viewer.command.program_value("--save") {
+        let saved = std::fs::read_to_string(workspace_root().join(file)).unwrap();
+        assert!(saved.contains("\"name\":\"probe\""), "{saved}");
+    }
+    if let Some(dir) = viewer.command.program_value("--data-dir") {
+        let segments: Vec<_> = std::fs::read_dir(workspace_root().join(dir))
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".traces.pb"))
+            .collect();
+        assert_eq!(segments.len(), 1, "one segment of traces in {dir}");
+    }
     assert_eq!(
         stderr.contains("warning"),
         beyond_loopback,
@@ -934,6 +993,11 @@ fn walkthrough(commands: &[ReadmeCommand]) {
 #[test]
 fn readme_commands_work_as_written() {
     let started = Instant::now();
+    for name in [SAVED, DATA_DIR] {
+        let path = workspace_root().join(name);
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_dir_all(&path);
+    }
     let commands = readme_commands(&readme());
     if release_command_profile() == Profile::Dev && commands.iter().any(ReadmeCommand::release) {
         eprintln!(
@@ -975,6 +1039,9 @@ fn readme_commands_work_as_written() {
             continue;
         }
         match (command.package(), command.bin()) {
+            ("viewer", None | Some("viewer")) if command.has_program_arg("--no-listen") => {
+                check_no_listen(command);
+            }
             ("viewer", None | Some("viewer")) => {
                 if let Some(viewer) = Viewer::start(command) {
                     send_probe_span(&viewer);
@@ -990,6 +1057,12 @@ fn readme_commands_work_as_written() {
     }
     for viewer in timed {
         check_viewer(viewer);
+    }
+    // What the file commands left in the workspace.
+    for name in [SAVED, DATA_DIR] {
+        let path = workspace_root().join(name);
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_dir_all(&path);
     }
     eprintln!("README commands took {:.1?}", started.elapsed());
 }

@@ -28,6 +28,20 @@ pub struct Config {
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub exit_after: Option<Duration>,
 
+    /// Files to load: OTLP JSON lines (the Collector's file exporter), length-prefixed OTLP
+    /// protobuf, or Jaeger's JSON; gzip or zstd compressed too.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+
+    /// Load this file too (as a FILE argument; may be given more than once).
+    #[arg(long = "open", value_name = "FILE")]
+    pub open: Vec<std::path::PathBuf>,
+
+    /// Do not listen for OTLP: only show what the files and the data directory hold (headless,
+    /// print the report once they are loaded and exit).
+    #[arg(long)]
+    pub no_listen: bool,
+
     /// Keep what is received in this directory, so it survives a restart or a crash: loaded
     /// back (within the caps) on start. An acknowledged request has been written to it.
     #[arg(long, value_name = "DIR")]

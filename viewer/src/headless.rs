@@ -8,7 +8,16 @@ use crate::server::{StartError, Viewer};
 pub async fn run(config: Config) -> Result<(), StartError> {
     let exit_after = config.exit_after;
     let filter = config.filter.clone();
-    let viewer = Viewer::start(config).await?;
+    let no_listen = config.no_listen;
+    let mut viewer = Viewer::start_with(config, |bad| eprintln!("viewer: {bad}")).await?;
+    if no_listen {
+        // Only files: print what they hold once they are loaded.
+        viewer.wait_loaded().await;
+        let (store, counters) = viewer.stop().await;
+        let report = crate::report::render_filtered(&store.lock(), &counters, filter.as_deref());
+        print!("{report}");
+        return Ok(());
+    }
     eprintln!(
         "viewer: receiving OTLP on grpc://{} and http://{} (headless; Ctrl-C prints what was received)",
         viewer.grpc_addr(),
@@ -24,6 +33,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         () = timer => {}
         () = crate::signals::terminate() => {}
     }
+    viewer.wait_loaded().await;
     let (store, counters) = viewer.stop().await;
     let report = crate::report::render_filtered(&store.lock(), &counters, filter.as_deref());
     print!("{report}");

@@ -1,5 +1,8 @@
 //! Wires the pieces together: binds the listeners, runs the receivers, and feeds the store from
-//! the bounded channel on a thread of its own. Used by `main`, the headless mode and tests.
+//! the bounded channel on a thread of its own; loads files (`load`). Used by `main`, the
+//! headless mode and tests.
+
+pub mod load;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -94,28 +97,49 @@ pub struct Viewer {
     store_thread: Option<std::thread::JoinHandle<()>>,
     /// The `--data-dir` and `--save` writers (they count in the ingest counters).
     writers: Option<crate::record::Writers>,
+    /// Whether the receivers run (not with `--no-listen`).
+    listening: bool,
+    /// Loading the data directory and the files named, and how far it is.
+    loader: Option<std::thread::JoinHandle<()>>,
+    load: Arc<load::LoadProgress>,
 }
 
 impl Viewer {
     /// Binds both listeners (so a busy port is reported before anything else starts) and
     /// starts the receivers and the store thread.
     pub async fn start(config: Config) -> Result<Self, StartError> {
-        let grpc = TcpListener::bind(config.grpc_addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                what: "OTLP/gRPC",
-                addr: config.grpc_addr,
-                source,
-            })?;
-        let http = TcpListener::bind(config.http_addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                what: "OTLP/HTTP",
-                addr: config.http_addr,
-                source,
-            })?;
-        let grpc_addr = grpc.local_addr().unwrap_or(config.grpc_addr);
-        let http_addr = http.local_addr().unwrap_or(config.http_addr);
+        Self::start_with(config, |_| {}).await
+    }
+
+    /// As [`Viewer::start`]; `report` gets each bad record of the files loaded (the headless
+    /// mode prints them).
+    pub async fn start_with(config: Config, report: fn(&str)) -> Result<Self, StartError> {
+        let listeners = if config.no_listen {
+            None
+        } else {
+            let grpc = TcpListener::bind(config.grpc_addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    what: "OTLP/gRPC",
+                    addr: config.grpc_addr,
+                    source,
+                })?;
+            let http = TcpListener::bind(config.http_addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    what: "OTLP/HTTP",
+                    addr: config.http_addr,
+                    source,
+                })?;
+            Some((grpc, http))
+        };
+        let (grpc_addr, http_addr) = match &listeners {
+            Some((g, h)) => (
+                g.local_addr().unwrap_or(config.grpc_addr),
+                h.local_addr().unwrap_or(config.http_addr),
+            ),
+            None => (config.grpc_addr, config.http_addr),
+        };
 
         let limits = Limits {
             max_attr_value_len: usize::try_from(config.max_attr_len).unwrap_or(usize::MAX),
@@ -128,6 +152,30 @@ impl Viewer {
             metric_points: config.queue_points,
         };
         let (mut ingest, rx) = Ingest::channel(sizes, config.queue_wait, limits);
+        // What to load: the data directory's segments (listed before new ones are written),
+        // then the files named.
+        let mut jobs = Vec::new();
+        if let Some(dir) = &config.data_dir
+            && dir.is_dir()
+        {
+            let segments = crate::record::segments::list(dir).map_err(StartError::Record)?;
+            jobs.extend(segments.into_iter().map(|s| load::LoadJob {
+                path: s.path,
+                signal: Some(s.signal),
+                format: Some(crate::files::Format::OtlpProtobuf),
+            }));
+        }
+        jobs.extend(
+            config
+                .files
+                .iter()
+                .chain(&config.open)
+                .map(|path| load::LoadJob {
+                    path: path.clone(),
+                    signal: None,
+                    format: None,
+                }),
+        );
         let mb = |n: u64| n.saturating_mul(1024 * 1024);
         let record = crate::record::RecordOptions {
             data_dir: config.data_dir.clone().map(|d| (d, mb(config.data_max_mb))),
@@ -167,39 +215,51 @@ impl Viewer {
                 .expect("spawn the store thread")
         };
 
+        let load = Arc::new(load::LoadProgress::default());
+        let loader = (!jobs.is_empty()).then(|| {
+            load::spawn(Arc::clone(&store), jobs, limits, Arc::clone(&load), report)
+        });
+
         let (stop, stopped) = watch::channel(false);
         let wait = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let grpc_task = {
-            let ingest = ingest.clone();
-            let options = options.clone();
-            let shutdown = wait(stopped.clone());
-            tokio::spawn(async move {
-                if let Err(e) = receiver::grpc::serve(grpc, ingest, options, shutdown).await {
-                    eprintln!("OTLP/gRPC receiver stopped: {e}");
-                }
-            })
-        };
-        let http_task = {
-            let ingest = ingest.clone();
-            let options = options.clone();
-            let shutdown = wait(stopped);
-            tokio::spawn(async move {
-                if let Err(e) = receiver::http::serve(http, ingest, options, shutdown).await {
-                    eprintln!("OTLP/HTTP receiver stopped: {e}");
-                }
-            })
-        };
+        let mut servers = Vec::new();
+        if let Some((grpc, http)) = listeners {
+            let grpc_task = {
+                let ingest = ingest.clone();
+                let options = options.clone();
+                let shutdown = wait(stopped.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = receiver::grpc::serve(grpc, ingest, options, shutdown).await {
+                        eprintln!("OTLP/gRPC receiver stopped: {e}");
+                    }
+                })
+            };
+            let http_task = {
+                let ingest = ingest.clone();
+                let options = options.clone();
+                let shutdown = wait(stopped);
+                tokio::spawn(async move {
+                    if let Err(e) = receiver::http::serve(http, ingest, options, shutdown).await {
+                        eprintln!("OTLP/HTTP receiver stopped: {e}");
+                    }
+                })
+            };
+            servers = vec![grpc_task, http_task];
+        }
         Ok(Self {
             grpc_addr,
             http_addr,
             store,
             ingest: Some(ingest),
             stop,
-            servers: vec![grpc_task, http_task],
+            servers,
             store_thread: Some(store_thread),
             writers,
+            listening: !config.no_listen,
+            loader,
+            load,
         })
     }
 
@@ -211,6 +271,25 @@ impl Viewer {
     #[must_use]
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
+    }
+
+    /// Whether the receivers run (`--no-listen` turns them off).
+    #[must_use]
+    pub fn listening(&self) -> bool {
+        self.listening
+    }
+
+    /// How far loading the data directory and the files is.
+    #[must_use]
+    pub fn load_progress(&self) -> Arc<load::LoadProgress> {
+        Arc::clone(&self.load)
+    }
+
+    /// Waits until the data directory and the files named are loaded.
+    pub async fn wait_loaded(&mut self) {
+        if let Some(loader) = self.loader.take() {
+            let _ = tokio::task::spawn_blocking(move || loader.join()).await;
+        }
     }
 
     #[must_use]

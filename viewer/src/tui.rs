@@ -69,6 +69,8 @@ async fn event_loop(
         viewer.http_addr(),
         (size.width, size.height),
     );
+    app.load = Some(viewer.load_progress());
+    app.listening = viewer.listening();
     if let Some(filter) = filter {
         app.apply_filter(filter);
     }

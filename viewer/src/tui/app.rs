@@ -178,6 +178,10 @@ pub struct App {
     pub quit: bool,
     /// Where the time comes from (a fixed clock in tests).
     pub clock: fn() -> u64,
+    /// Loading files, when any were named (shown in the status bar).
+    pub load: Option<Arc<crate::server::load::LoadProgress>>,
+    /// Whether the receivers run (not with `--no-listen`).
+    pub listening: bool,
 }
 
 impl App {
@@ -216,6 +220,8 @@ impl App {
             rate: RateMeter::default(),
             quit: false,
             clock: crate::format::now_ns,
+            load: None,
+            listening: true,
         }
     }
 

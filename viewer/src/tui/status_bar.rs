@@ -67,10 +67,13 @@ const ERROR_TEXT: Style = Style::new().fg(Color::Red).bg(Color::Gray);
 pub fn text(app: &App) -> String {
     let t = &app.totals.store;
     let (tr, lg, mt) = (&t.traces, &t.logs, &t.metrics);
+    let listen = if app.listening {
+        format!("grpc {} · http {}", app.cx.grpc_addr, app.cx.http_addr)
+    } else {
+        "not listening (--no-listen)".to_owned()
+    };
     let mut text = format!(
-        " grpc {} · http {} · {} spans / {} traces · {} logs · {} metrics / {} series · {:.0} spans/s · ~{}",
-        app.cx.grpc_addr,
-        app.cx.http_addr,
+        " {listen} · {} spans / {} traces · {} logs · {} metrics / {} series · {:.0} spans/s · ~{}",
         tr.spans,
         tr.traces,
         lg.records,
@@ -98,6 +101,9 @@ pub fn text(app: &App) -> String {
     note(r.save_dropped, "requests not saved (writer behind)");
     if r.data_requests > 0 || r.data_bytes > 0 {
         text.push_str(&format!(" · data-dir {}", format::bytes(r.data_bytes)));
+    }
+    if let Some(load) = app.load.as_ref().and_then(|l| l.summary()) {
+        text = format!(" {} ·{text}", safe(&load));
     }
     if let Some(notice) = &app.cx.notice {
         text = format!(" {notice} ·{text}");

@@ -1,0 +1,183 @@
+//! Loading files into the store on a thread of its own, while the receivers run: the data
+//! directory's segments first (oldest first), then the files named on the command line. Bad
+//! records are reported with their file and line and skipped; progress is counted for the
+//! status bar.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+use super::SharedStore;
+use crate::files::{self, Format, Options};
+use crate::ingest::Signal;
+use crate::receiver::Limits;
+
+/// Bad records kept for showing (all are counted).
+const KEEP_ERRORS: usize = 100;
+
+/// One file to load.
+#[derive(Clone, Debug)]
+pub struct LoadJob {
+    pub path: PathBuf,
+    /// Known for the data directory's segments (length-prefixed protobuf of one signal).
+    pub signal: Option<Signal>,
+    pub format: Option<Format>,
+}
+
+/// How far loading is; read by the status bar and the headless mode.
+#[derive(Debug, Default)]
+pub struct LoadProgress {
+    pub files_total: AtomicU64,
+    pub files_done: AtomicU64,
+    /// Bytes of the files on disk, read and in all.
+    pub bytes_read: AtomicU64,
+    pub bytes_total: AtomicU64,
+    pub spans: AtomicU64,
+    pub log_records: AtomicU64,
+    pub metric_points: AtomicU64,
+    /// Records skipped as malformed, and files that could not be read at all.
+    pub bad_records: AtomicU64,
+    pub bad_files: AtomicU64,
+    pub done: AtomicBool,
+    /// The file being read.
+    pub current: Mutex<Option<PathBuf>>,
+    /// The first bad records and unreadable files, as `file:line: what`.
+    pub errors: Mutex<Vec<String>>,
+}
+
+impl LoadProgress {
+    /// A line for the status bar while loading, or after it when something was wrong.
+    #[must_use]
+    pub fn summary(&self) -> Option<String> {
+        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        if r(&self.files_total) == 0 {
+            return None;
+        }
+        let done = self.done.load(Ordering::Relaxed);
+        let bad = r(&self.bad_records) + r(&self.bad_files);
+        let items = format!(
+            "{} spans, {} logs, {} points",
+            r(&self.spans),
+            r(&self.log_records),
+            r(&self.metric_points)
+        );
+        let mut text = if done {
+            if bad == 0 {
+                return None;
+            }
+            format!("loaded {items}")
+        } else {
+            let total = r(&self.bytes_total).max(1);
+            let name = self
+                .current
+                .lock()
+                .as_ref()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_default();
+            format!(
+                "loading {name} {}% ({} of {} files) · {items}",
+                r(&self.bytes_read).saturating_mul(100) / total,
+                r(&self.files_done),
+                r(&self.files_total),
+            )
+        };
+        if bad > 0 {
+            let first = self.errors.lock().first().cloned().unwrap_or_default();
+            text.push_str(&format!(" · {bad} skipped (first: {first})"));
+        }
+        Some(text)
+    }
+
+    fn error(&self, text: String) {
+        let mut errors = self.errors.lock();
+        if errors.len() < KEEP_ERRORS {
+            errors.push(text);
+        }
+    }
+}
+
+/// Loads `jobs` in order on a new thread; each bad record also goes to `report` (the headless
+/// mode prints them; the terminal UI shows them in its status bar).
+#[must_use]
+pub fn spawn(
+    store: SharedStore,
+    jobs: Vec<LoadJob>,
+    limits: Limits,
+    progress: Arc<LoadProgress>,
+    report: fn(&str),
+) -> std::thread::JoinHandle<()> {
+    progress
+        .files_total
+        .store(jobs.len() as u64, Ordering::Relaxed);
+    let total: u64 = jobs
+        .iter()
+        .filter_map(|j| std::fs::metadata(&j.path).ok())
+        .map(|m| m.len())
+        .sum();
+    progress.bytes_total.store(total, Ordering::Relaxed);
+    std::thread::Builder::new()
+        .name("load".into())
+        .spawn(move || {
+            for job in jobs {
+                load_one(&store, &job, limits, &progress, report);
+                progress.files_done.fetch_add(1, Ordering::Relaxed);
+            }
+            *progress.current.lock() = None;
+            progress.done.store(true, Ordering::Relaxed);
+        })
+        .expect("spawn the loading thread")
+}
+
+fn load_one(
+    store: &SharedStore,
+    job: &LoadJob,
+    limits: Limits,
+    progress: &LoadProgress,
+    report: fn(&str),
+) {
+    *progress.current.lock() = Some(job.path.clone());
+    let before = progress.bytes_read.load(Ordering::Relaxed);
+    let options = Options {
+        limits,
+        format: job.format,
+        signal: job.signal,
+    };
+    let result = files::read(
+        &job.path,
+        &options,
+        |payload| {
+            let n = payload.items() as u64;
+            let counter = match payload.signal() {
+                Signal::Traces => &progress.spans,
+                Signal::Logs => &progress.log_records,
+                Signal::Metrics => &progress.metric_points,
+            };
+            store.lock().ingest_payload(payload);
+            counter.fetch_add(n, Ordering::Relaxed);
+        },
+        |e| {
+            progress.bad_records.fetch_add(1, Ordering::Relaxed);
+            let text = e.to_string();
+            report(&text);
+            progress.error(text);
+        },
+        |p| {
+            progress
+                .bytes_read
+                .store(before + p.bytes_read, Ordering::Relaxed);
+        },
+    );
+    if let Err(e) = result {
+        progress.bad_files.fetch_add(1, Ordering::Relaxed);
+        let text = e.to_string();
+        report(&text);
+        progress.error(text);
+    }
+    if let Ok(m) = std::fs::metadata(&job.path) {
+        progress
+            .bytes_read
+            .store(before + m.len(), Ordering::Relaxed);
+    }
+}
