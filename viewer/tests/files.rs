@@ -102,7 +102,7 @@ async fn python_sdk_data_saved_and_kept_opens_as_it_was_received() {
     let received = viewer.shutdown().await;
     assert!(received.contains("metric requests counter"), "{received}");
     assert!(received.contains("\nlog "), "{received}");
-    assert_eq!(received.matches("\ntrace ").count() + 1, 3, "{received}");
+    assert_eq!(received.matches("\ntrace ").count() + 1, 2, "{received}");
 
     // The JSON lines, opened: the same traces, metric series and log records.
     let text = std::fs::read_to_string(&saved).unwrap();
