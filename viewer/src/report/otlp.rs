@@ -10,7 +10,8 @@
 //! (`kind`, `status.code`) as integers, camelCase names. One place it does not: a double that
 //! is not finite, which serde_json writes as `null` (the Collector refuses the whole line) where
 //! the mapping wants `"NaN"`, `"Infinity"` or `"-Infinity"`; those are written as the mapping
-//! says ([`trace_json`]).
+//! says ([`trace_json`]). (The Collector's reader takes them; opentelemetry-proto's serde reader,
+//! which this viewer's JSON receiver uses, refuses a request holding one.)
 
 use std::io::{self, Write};
 

@@ -1,7 +1,8 @@
 //! The app: three tabs (Traces, Logs, Metrics), each a stack of views whose root is the tab's
 //! list. It routes every action to the view shown, opens what a view asks for (on its own tab
-//! or another), draws the tab strip, the status bar, the filter line and the help overlay, and
-//! measures the ingest rate. Each view owns its state, its keys and its drawing (`views/`).
+//! or another), draws the tab strip, the status bar, the input line (a filter, or the name of
+//! a file to write traces to, which it writes) and the help overlay, and measures the ingest
+//! rate. Each view owns its state, its keys and its drawing (`views/`).
 
 use std::any::Any;
 use std::net::SocketAddr;
@@ -484,7 +485,7 @@ impl App {
 
     /// Checks the query being typed against the view's signal.
     fn check_input(&mut self) {
-        if self.input_kind != InputKind::Filter {
+        if !matches!(self.input_kind, InputKind::Filter) {
             self.input_error = None;
             return;
         }
@@ -499,7 +500,7 @@ impl App {
 
     /// Tab in the filter: completes the field or key being typed.
     fn complete_input(&mut self) {
-        if self.input_kind != InputKind::Filter {
+        if !matches!(self.input_kind, InputKind::Filter) {
             return;
         }
         let (Some(text), Some(signal)) = (&self.input, self.view().query_signal()) else {
@@ -516,7 +517,10 @@ impl App {
 
     /// Up/Down in the filter: the previous or next query applied.
     fn recall(&mut self, older: bool) {
-        if self.history.is_empty() || self.input.is_none() || self.input_kind != InputKind::Filter {
+        if self.history.is_empty()
+            || self.input.is_none()
+            || !matches!(self.input_kind, InputKind::Filter)
+        {
             return;
         }
         let last = self.history.len() - 1;
