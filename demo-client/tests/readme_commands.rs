@@ -754,13 +754,6 @@ fn send_probe_span(viewer: &Viewer) {
 const SAVED: &str = "received.jsonl";
 const DATA_DIR: &str = "otel-data";
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace")
-        .to_owned()
-}
-
 /// A command that only opens files (`--no-listen`): it exits by itself, and prints what the
 /// file saved by the README's `--save` command holds: the probe span.
 fn check_no_listen(command: &ReadmeCommand) {
@@ -798,6 +791,7 @@ fn check_viewer(viewer: Viewer) {
     .flatten()
     .any(|a| !a.parse::<SocketAddr>().unwrap().ip().is_loopback());
     let filter = viewer.command.program_value("--filter").map(str::to_owned);
+    let command = viewer.command.clone();
     let (report, stderr) = viewer.report();
     let (traces, totals) = report_traces(&report);
     if let Some(filter) = filter {
@@ -826,8 +820,8 @@ fn check_viewer(viewer: Viewer) {
         "{report}"
     );
     // A viewer that opened the saved file got the probe from it too (kept once).
-    let opened = !viewer.command.has_program_arg("--save")
-        && viewer.command.program_args().iter().any(|a| a == SAVED);
+    let opened =
+        !command.has_program_arg("--save") && command.program_args().iter().any(|a| a == SAVED);
     let received = if opened { 2 } else { 1 };
     assert!(
         totals.starts_with(&format!(
@@ -835,11 +829,11 @@ fn check_viewer(viewer: Viewer) {
         )),
         "{report}"
     );
-    if let Some(file) = viewer.command.program_value("--save") {
+    if let Some(file) = command.program_value("--save") {
         let saved = std::fs::read_to_string(workspace_root().join(file)).unwrap();
         assert!(saved.contains("\"name\":\"probe\""), "{saved}");
     }
-    if let Some(dir) = viewer.command.program_value("--data-dir") {
+    if let Some(dir) = command.program_value("--data-dir") {
         let segments: Vec<_> = std::fs::read_dir(workspace_root().join(dir))
             .unwrap()
             .filter_map(Result::ok)

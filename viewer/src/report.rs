@@ -1,16 +1,19 @@
 //! The text report: every stored trace as an indented span tree, then every metric series with
 //! its latest value, then every log record on one line, then the totals. Printed by the
-//! headless mode; read by scripts and CI.
+//! headless mode; read by scripts and CI. One trace or span alone as text ([`trace_text`],
+//! [`span_text`]: what the terminal UI copies); traces as OTLP JSON lines in `otlp`.
+
+pub mod otlp;
 
 use std::fmt::Write;
 
 use crate::format::{self, safe};
 use crate::ingest::Counters;
-use crate::model::{Attr, PointValue, Severity};
+use crate::model::{Attr, PointValue, Severity, Span, StatusCode};
 use crate::server::Totals;
-use crate::store::Store;
 use crate::store::metrics::Series;
 use crate::store::tree::{TopKind, Tree};
+use crate::store::{Store, Trace};
 
 /// The report: per trace (oldest start first) a header line and its spans in tree order; per
 /// metric and service a header line and its series; the log records, oldest first; totals.
@@ -87,6 +90,134 @@ pub fn check_filter(text: &str) -> Result<(), crate::query::QueryError> {
     traces
 }
 
+/// One trace as the report prints it: a header line, then its spans in tree order, indented.
+#[must_use]
+pub fn trace_text(store: &Store, trace: &Trace) -> String {
+    let mut out = String::new();
+    write_trace(store, trace, &mut out);
+    out
+}
+
+/// One span (`span` indexes the trace's spans): its line as in the tree, then its ids, start,
+/// status, attributes, resource, scope, events (time from the span's start) and links, one
+/// item a line.
+#[must_use]
+pub fn span_text(store: &Store, trace: &Trace, span: usize) -> String {
+    let mut out = String::new();
+    let Some(s) = trace.spans().get(span) else {
+        return out;
+    };
+    span_line(store, s, &mut out);
+    out.push('\n');
+    let _ = write!(
+        out,
+        "  trace {} span {}",
+        format::trace_id(trace.id),
+        format::span_id(s.span_id)
+    );
+    if s.parent_id != 0 {
+        let _ = write!(out, " parent {}", format::span_id(s.parent_id));
+    }
+    let _ = writeln!(out, "\n  start {}", format::timestamp(s.start));
+    if s.status != StatusCode::Unset || !s.status_message().is_empty() {
+        let _ = writeln!(
+            out,
+            "  status {} {}",
+            s.status.as_str(),
+            safe(s.status_message())
+        );
+    }
+    attr_line(store, "  attributes", &s.attrs, false, &mut out);
+    let resource = store.resource(s.resource);
+    attr_line(store, "  resource", &resource.attrs, false, &mut out);
+    let scope = store.scope(s.scope);
+    let (name, version) = (store.str(scope.name), store.str(scope.version));
+    if !name.is_empty() || !version.is_empty() {
+        let _ = writeln!(out, "  scope {} {}", safe(name), safe(version));
+    }
+    for e in s.events() {
+        let label = format!(
+            "  event +{} {}",
+            format::duration(e.time.saturating_sub(s.start)),
+            safe(store.str(e.name))
+        );
+        attr_line(store, &label, &e.attrs, true, &mut out);
+    }
+    for l in s.links() {
+        let label = format!(
+            "  link {} {}",
+            format::trace_id(l.trace_id),
+            format::span_id(l.span_id)
+        );
+        attr_line(store, &label, &l.attrs, true, &mut out);
+    }
+    out
+}
+
+/// `label` and the attributes as `key=value` on one line; for no attributes, the label alone
+/// when `always`, else nothing.
+fn attr_line(store: &Store, label: &str, attrs: &[Attr], always: bool, out: &mut String) {
+    if attrs.is_empty() && !always {
+        return;
+    }
+    out.push_str(label);
+    if !attrs.is_empty() {
+        out.push(':');
+    }
+    for a in attrs {
+        out.push(' ');
+        attr(store, a, out);
+    }
+    out.push('\n');
+}
+
+/// A trace's header line and its spans in tree order.
+fn write_trace(store: &Store, trace: &Trace, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "trace {} {} spans, {} services, {}{}",
+        format::trace_id(trace.id),
+        trace.span_count(),
+        trace.services().len(),
+        format::duration(trace.duration()),
+        if trace.errors > 0 {
+            format!(", {} errors", trace.errors)
+        } else {
+            String::new()
+        }
+    );
+    let tree = Tree::build(trace.spans());
+    for row in &tree.rows {
+        let span = &trace.spans()[row.span as usize];
+        out.push_str(&"  ".repeat(row.depth as usize + 1));
+        span_line(store, span, out);
+        match row.top {
+            TopKind::MissingParent => out.push_str(" (missing parent)"),
+            TopKind::Cycle => out.push_str(" (parent cycle)"),
+            TopKind::Root | TopKind::Child => {}
+        }
+        out.push('\n');
+    }
+}
+
+/// `service: name [kind] duration`, then ` ERROR message` for a failed span.
+fn span_line(store: &Store, span: &Span, out: &mut String) {
+    let _ = write!(
+        out,
+        "{}: {} [{}] {}",
+        safe(store.service_of(span)),
+        safe(store.str(span.name)),
+        span.kind.as_str(),
+        format::duration(span.duration()),
+    );
+    if span.is_error() {
+        out.push_str(" ERROR");
+        if !span.status_message().is_empty() {
+            let _ = write!(out, " {}", safe(span.status_message()));
+        }
+    }
+}
+
 fn traces(store: &Store, filter: Option<&crate::query::SpanFilter>, out: &mut String) -> usize {
     let refs: Vec<_> = match filter {
         Some(f) => f.traces(store),
@@ -96,44 +227,7 @@ fn traces(store: &Store, filter: Option<&crate::query::SpanFilter>, out: &mut St
     let count = traces.len();
     traces.sort_by_key(|t| (t.start, t.id));
     for trace in traces {
-        let _ = writeln!(
-            out,
-            "trace {} {} spans, {} services, {}{}",
-            format::trace_id(trace.id),
-            trace.span_count(),
-            trace.services().len(),
-            format::duration(trace.duration()),
-            if trace.errors > 0 {
-                format!(", {} errors", trace.errors)
-            } else {
-                String::new()
-            }
-        );
-        let tree = Tree::build(trace.spans());
-        for row in &tree.rows {
-            let span = &trace.spans()[row.span as usize];
-            let indent = "  ".repeat(row.depth as usize + 1);
-            let _ = write!(
-                out,
-                "{indent}{}: {} [{}] {}",
-                safe(store.service_of(span)),
-                safe(store.str(span.name)),
-                span.kind.as_str(),
-                format::duration(span.duration()),
-            );
-            if span.is_error() {
-                out.push_str(" ERROR");
-                if !span.status_message().is_empty() {
-                    let _ = write!(out, " {}", safe(span.status_message()));
-                }
-            }
-            match row.top {
-                TopKind::MissingParent => out.push_str(" (missing parent)"),
-                TopKind::Cycle => out.push_str(" (parent cycle)"),
-                TopKind::Root | TopKind::Child => {}
-            }
-            out.push('\n');
-        }
+        write_trace(store, trace, out);
     }
     count
 }
@@ -300,7 +394,6 @@ fn totals(store: &Store, counters: &Counters, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::StatusCode;
     use crate::store::tests::{batch, span};
 
     #[test]
@@ -325,6 +418,78 @@ trace 00000000000000000000000000000abc 4 spans, 3 services, 50ns, 1 errors
 totals: 4 spans received, 4 stored, 1 traces, 0 rejected, 0 evicted, 0 duplicates, 0 dropped from full traces, 0 metric data points, 0 log records
 ";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn one_trace_and_one_span_as_text() {
+        use crate::model::{OwnedEvent, OwnedLink, SpanKind, Value};
+        let mut store = Store::new(100);
+        let mut root = span(
+            0xabc,
+            1,
+            0,
+            1_700_000_000_000_000_000,
+            1_700_000_000_050_000_000,
+            "GET /",
+        );
+        root.kind = SpanKind::Server;
+        root.status = StatusCode::Error;
+        root.status_message = "bad\nthing".into();
+        root.attrs = vec![
+            ("http.route".into(), Value::Str("/a b".into())),
+            ("code".into(), Value::Int(500)),
+        ];
+        root.events = vec![OwnedEvent {
+            time: 1_700_000_000_010_000_000,
+            name: "retry".into(),
+            attrs: vec![],
+        }];
+        root.links = vec![OwnedLink {
+            trace_id: 0xdef,
+            span_id: 9,
+            attrs: vec![("why".into(), Value::Str("batch".into()))],
+        }];
+        store.ingest(batch(
+            "api",
+            vec![
+                root,
+                span(
+                    0xabc,
+                    2,
+                    1,
+                    1_700_000_000_001_000_000,
+                    1_700_000_000_002_000_000,
+                    "child",
+                ),
+            ],
+        ));
+        let t = store.trace(store.find(0xabc).unwrap()).unwrap();
+        assert_eq!(
+            trace_text(&store, t),
+            "\
+trace 00000000000000000000000000000abc 2 spans, 1 services, 50.00ms, 1 errors
+  api: GET / [server] 50.00ms ERROR bad\\nthing
+    api: child [unspecified] 1.00ms
+"
+        );
+        assert_eq!(
+            span_text(&store, t, 0),
+            "\
+api: GET / [server] 50.00ms ERROR bad\\nthing
+  trace 00000000000000000000000000000abc span 0000000000000001
+  start 2023-11-14T22:13:20.000000Z
+  status error bad\\nthing
+  attributes: http.route=\"/a b\" code=500
+  resource: service.name=api
+  scope test 1
+  event +10.00ms retry
+  link 00000000000000000000000000000def 0000000000000009: why=batch
+"
+        );
+        assert!(
+            span_text(&store, t, 1).contains("span 0000000000000002 parent 0000000000000001\n")
+        );
+        assert_eq!(span_text(&store, t, 7), "");
     }
 
     #[test]

@@ -216,9 +216,8 @@ impl Viewer {
         };
 
         let load = Arc::new(load::LoadProgress::default());
-        let loader = (!jobs.is_empty()).then(|| {
-            load::spawn(Arc::clone(&store), jobs, limits, Arc::clone(&load), report)
-        });
+        let loader = (!jobs.is_empty())
+            .then(|| load::spawn(Arc::clone(&store), jobs, limits, Arc::clone(&load), report));
 
         let (stop, stopped) = watch::channel(false);
         let wait = |mut rx: watch::Receiver<bool>| async move {

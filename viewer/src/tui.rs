@@ -5,10 +5,12 @@
 
 pub mod action;
 pub mod app;
+pub mod clipboard;
 pub mod cursor;
 pub mod help;
 pub mod keymap;
 pub mod layout;
+pub mod save;
 pub mod status_bar;
 pub mod theme;
 pub mod views;
@@ -80,6 +82,8 @@ async fn event_loop(
     let terminate = crate::signals::terminate();
     tokio::pin!(terminate);
     let mut dirty = true;
+    // Inside tmux, clipboard escapes are also sent through tmux's passthrough.
+    let tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
     // Fault injection for the terminal-restore test; debug builds only.
     let panic_in_draw =
         cfg!(debug_assertions) && std::env::var_os("VIEWER_DEBUG_PANIC_IN_DRAW").is_some();
@@ -107,6 +111,7 @@ async fn event_loop(
                         // (a frame takes well under a millisecond: docs/BENCHMARKS.md).
                         if !app.quit {
                             draw(terminal, &app)?;
+                            send_clipboard(terminal, &mut app, tmux)?;
                         }
                     }
                 }
@@ -123,6 +128,19 @@ async fn event_loop(
         }
     }
     Ok(())
+}
+
+/// Writes what a view copied (`Ctx::clipboard`) to the terminal as an OSC 52 escape, after the
+/// frame, and clears it.
+fn send_clipboard(terminal: &mut Term, app: &mut App, tmux: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    let Some(text) = app.cx.clipboard.take() else {
+        return Ok(());
+    };
+    let out = terminal.backend_mut();
+    out.write_all(clipboard::escape(&text, tmux).as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing the clipboard escape")
 }
 
 /// Raw mode, alternate screen, mouse capture; and a panic hook that undoes them first.

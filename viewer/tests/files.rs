@@ -189,7 +189,10 @@ async fn what_was_acknowledged_survives_sigkill() {
         report.contains(&format!("trace {} 1 spans", "a1".repeat(16))),
         "{report}{stderr}"
     );
-    assert!(report.contains("unknown_service: acknowledged too"), "{report}");
+    assert!(
+        report.contains("unknown_service: acknowledged too"),
+        "{report}"
+    );
     assert!(stderr.is_empty(), "{stderr}");
     // And a viewer on that directory keeps it, adding new segments.
     let (mut child, port) = spawn_viewer(&["--data-dir", data_s]);

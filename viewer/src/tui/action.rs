@@ -105,6 +105,15 @@ pub enum Action {
     ServiceMap,
     /// In the service map: build it again from the traces held now.
     Rebuild,
+    /// In a trace: copy the selected span to the clipboard, as text.
+    CopySpan,
+    /// In a trace: copy the whole trace to the clipboard, as the text tree.
+    CopyTrace,
+    /// In a trace: copy the whole trace to the clipboard, as one line of OTLP JSON.
+    CopyTraceJson,
+    /// Write traces to a file (OTLP JSON lines), named in a prompt: in a trace, that trace; in
+    /// the trace list, the traces it shows.
+    Save,
     /// Show or hide the help overlay.
     ToggleHelp,
     /// Mouse click at a terminal cell (column, row): select, or open if already selected.

@@ -1,7 +1,8 @@
 //! The app: three tabs (Traces, Logs, Metrics), each a stack of views whose root is the tab's
 //! list. It routes every action to the view shown, opens what a view asks for (on its own tab
-//! or another), draws the tab strip, the status bar, the filter line and the help overlay, and
-//! measures the ingest rate. Each view owns its state, its keys and its drawing (`views/`).
+//! or another), draws the tab strip, the status bar, the input line (a filter, or the name of
+//! a file to write traces to, which it writes) and the help overlay, and measures the ingest
+//! rate. Each view owns its state, its keys and its drawing (`views/`).
 
 use std::any::Any;
 use std::net::SocketAddr;
@@ -21,7 +22,7 @@ use super::views::{LogList, MetricList, TraceList};
 use super::{help, status_bar};
 use crate::ingest::Counters;
 use crate::server::{SharedStore, Totals};
-use crate::store::Store;
+use crate::store::{Store, TraceRef};
 
 /// The tabs, one per signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -65,6 +66,9 @@ pub struct Ctx {
     pub now_ns: u64,
     /// The trace marked (`m`) as the first of a comparison (`C`).
     pub marked: Option<crate::model::TraceId>,
+    /// Text for the clipboard (`y`), set by a view through [`super::clipboard::copy`]; the
+    /// event loop writes it to the terminal as an OSC 52 escape after the frame, and clears it.
+    pub clipboard: Option<String>,
 }
 
 impl Ctx {
@@ -90,6 +94,48 @@ pub enum Outcome {
     Open(Box<dyn View>),
     /// Show a view on another tab (or this one), on top of that tab's list.
     Goto(Tab, Box<dyn View>),
+    /// Ask for a file name (suggesting one) and write these traces to it.
+    Save(SaveTo),
+}
+
+/// What the input line is typed for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum InputKind {
+    /// A filter for the view shown (in a trace, its spans).
+    #[default]
+    Filter,
+    /// The name of a file to write traces to.
+    SaveTo(SaveTo),
+}
+
+/// Traces to write to the file named in the input line (`w`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaveTo {
+    pub traces: Vec<TraceRef>,
+    /// What they are, for the prompt: "trace 4bf92f35…", "42 traces".
+    pub what: String,
+    /// The name suggested.
+    pub name: String,
+    /// A name entered that exists: entered again, the file is overwritten.
+    pub confirm: Option<String>,
+}
+
+impl SaveTo {
+    #[must_use]
+    pub fn new(traces: Vec<TraceRef>, what: String, name: String) -> Self {
+        Self {
+            traces,
+            what,
+            name,
+            confirm: None,
+        }
+    }
+
+    /// Whether the name typed is one that exists and was entered once already.
+    #[must_use]
+    pub fn confirming(&self, typed: &str) -> bool {
+        self.confirm.as_deref() == Some(typed.trim())
+    }
 }
 
 /// What new data did to a view.
@@ -162,8 +208,10 @@ pub struct App {
     pub tab: Tab,
     /// Per tab, its views: the list first, the view shown last.
     stacks: [Vec<Box<dyn View>>; 3],
-    /// The filter being typed, while typing.
+    /// The input line's text, while typing: a filter or a file name (`input_kind`).
     pub input: Option<String>,
+    /// What the input line is typed for.
+    pub input_kind: InputKind,
     /// What is wrong with the query being typed, checked at each key.
     pub input_error: Option<crate::query::QueryError>,
     /// Candidates of the last Tab, when it found several.
@@ -203,6 +251,7 @@ impl App {
                 notice: None,
                 now_ns: crate::format::now_ns(),
                 marked: None,
+                clipboard: None,
             },
             tab: Tab::Traces,
             stacks: [
@@ -211,6 +260,7 @@ impl App {
                 vec![Box::new(MetricList::new())],
             ],
             input: None,
+            input_kind: InputKind::Filter,
             input_error: None,
             completions: Vec::new(),
             history: Vec::new(),
@@ -334,35 +384,43 @@ impl App {
                 self.show_tab(next);
             }
             Action::StartFilter => {
+                self.input_kind = InputKind::Filter;
                 self.input = self.view().filter_text();
                 self.history_at = None;
                 self.completions.clear();
                 self.check_input();
             }
             Action::FilterChar(c) => {
+                let max = match self.input_kind {
+                    InputKind::Filter => 256,
+                    InputKind::SaveTo(_) => 4096,
+                };
                 if let Some(input) = &mut self.input
-                    && input.len() < 256
+                    && input.len() < max
                     && !c.is_control()
                 {
                     input.push(c);
                 }
-                self.completions.clear();
-                self.check_input();
+                self.edited();
             }
             Action::FilterBackspace => {
                 if let Some(input) = &mut self.input {
                     input.pop();
                 }
-                self.completions.clear();
-                self.check_input();
+                self.edited();
             }
             Action::FilterComplete => self.complete_input(),
             Action::FilterHistory(older) => self.recall(older),
             Action::FilterCancel => {
+                if matches!(self.input_kind, InputKind::SaveTo(_)) {
+                    self.cx.notice = Some("nothing written".into());
+                }
                 self.input = None;
+                self.input_kind = InputKind::Filter;
                 self.input_error = None;
                 self.completions.clear();
             }
+            Action::FilterApply if matches!(self.input_kind, InputKind::SaveTo(_)) => self.save(),
             Action::FilterApply => {
                 self.check_input();
                 if self.input_error.is_some() {
@@ -394,8 +452,56 @@ impl App {
         self.input_error = None;
     }
 
+    /// The input line's text changed: completions go, the query is checked again, a file name
+    /// has to be confirmed again.
+    fn edited(&mut self) {
+        self.completions.clear();
+        if let InputKind::SaveTo(target) = &mut self.input_kind {
+            target.confirm = None;
+        }
+        self.check_input();
+    }
+
+    /// Enter on a file name: writes the traces there and says how it went. A name that exists
+    /// is refused once (the prompt says so); entered again, the file is overwritten.
+    fn save(&mut self) {
+        let InputKind::SaveTo(target) = &mut self.input_kind else {
+            return;
+        };
+        let name = self.input.as_deref().unwrap_or("").trim().to_owned();
+        if name.is_empty() {
+            return;
+        }
+        let path = super::save::path_of(&name);
+        let overwrite = target.confirming(&name);
+        if !overwrite && std::fs::symlink_metadata(&path).is_ok() {
+            target.confirm = Some(name);
+            return;
+        }
+        let traces = std::mem::take(&mut target.traces);
+        self.input = None;
+        self.input_kind = InputKind::Filter;
+        let shown = crate::format::safe(&name);
+        self.cx.notice = Some(
+            match super::save::write(&self.store, &traces, &path, overwrite) {
+                Ok(w) => format!(
+                    "wrote {} trace{} ({} span{}) to {shown}",
+                    crate::format::count(w.traces as u64),
+                    if w.traces == 1 { "" } else { "s" },
+                    crate::format::count(w.spans as u64),
+                    if w.spans == 1 { "" } else { "s" },
+                ),
+                Err(e) => format!("cannot write {shown}: {}", super::save::error_text(&e)),
+            },
+        );
+    }
+
     /// Checks the query being typed against the view's signal.
     fn check_input(&mut self) {
+        if !matches!(self.input_kind, InputKind::Filter) {
+            self.input_error = None;
+            return;
+        }
         self.input_error = match (&self.input, self.view().query_signal()) {
             (Some(text), Some(signal)) => {
                 let store = self.store.lock();
@@ -407,6 +513,9 @@ impl App {
 
     /// Tab in the filter: completes the field or key being typed.
     fn complete_input(&mut self) {
+        if !matches!(self.input_kind, InputKind::Filter) {
+            return;
+        }
         let (Some(text), Some(signal)) = (&self.input, self.view().query_signal()) else {
             return;
         };
@@ -421,7 +530,10 @@ impl App {
 
     /// Up/Down in the filter: the previous or next query applied.
     fn recall(&mut self, older: bool) {
-        if self.history.is_empty() || self.input.is_none() {
+        if self.history.is_empty()
+            || self.input.is_none()
+            || !matches!(self.input_kind, InputKind::Filter)
+        {
             return;
         }
         let last = self.history.len() - 1;
@@ -470,6 +582,12 @@ impl App {
                 stack.push(view);
                 self.tab = tab;
                 self.refresh_view(&store, Instant::now());
+            }
+            Outcome::Save(target) => {
+                self.input = Some(target.name.clone());
+                self.input_kind = InputKind::SaveTo(target);
+                self.input_error = None;
+                self.completions.clear();
             }
         }
     }
@@ -570,5 +688,7 @@ fn render_tabs(current: Tab, counts: [u64; 3], area: Rect, buf: &mut Buffer) {
 
 #[cfg(test)]
 mod analysis_tests;
+#[cfg(test)]
+mod export_tests;
 #[cfg(test)]
 pub(crate) mod tests;

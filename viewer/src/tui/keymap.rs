@@ -32,7 +32,7 @@ pub fn lookup(bindings: &[Binding], code: KeyCode) -> Option<Action> {
 pub enum Mode {
     /// The view shown.
     View,
-    /// Typing into the filter line.
+    /// Typing into the input line: a filter, or a file name (`App::input_kind`).
     FilterInput,
     /// The help overlay is shown.
     Help,

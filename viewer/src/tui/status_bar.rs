@@ -1,11 +1,12 @@
 //! The status bar: listen addresses, what each store holds, the ingest rate, and what was
-//! evicted, dropped or refused; or the filter being typed.
+//! evicted, dropped or refused; or the input line: the filter being typed, or the name of a
+//! file to write to.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 
-use super::app::App;
+use super::app::{App, InputKind, SaveTo};
 use super::theme::put;
 use crate::format::{self, safe};
 
@@ -17,7 +18,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     buf.set_style(area, BAR);
     if let Some(input) = &app.input {
-        render_input(app, input, area, buf);
+        match &app.input_kind {
+            InputKind::Filter => render_input(app, input, area, buf),
+            InputKind::SaveTo(target) => render_save(target, input, area, buf),
+        }
         return;
     }
     put(buf, area.x, area.y, &text(app), area.width, BAR);
@@ -53,6 +57,29 @@ fn render_input(app: &App, input: &str, area: Rect, buf: &mut Buffer) {
     } else {
         (
             " Enter applies · Tab completes · ↑↓ history · Esc cancels".to_owned(),
+            BAR,
+        )
+    };
+    put(buf, x, area.y, &tail, end.saturating_sub(x), style);
+}
+
+/// The file name being typed: `save to: name▏`, then what Enter does, or that the file exists.
+fn render_save(target: &SaveTo, input: &str, area: Rect, buf: &mut Buffer) {
+    let end = area.x + area.width;
+    let mut x = put(buf, area.x, area.y, " save to: ", area.width, BAR);
+    x = put(buf, x, area.y, &safe(input), end.saturating_sub(x), BAR);
+    x = put(buf, x, area.y, "▏", end.saturating_sub(x), BAR);
+    let (tail, style) = if target.confirming(input) {
+        (
+            " ✖ exists: Enter again overwrites it · Esc cancels".to_owned(),
+            ERROR_TEXT,
+        )
+    } else {
+        (
+            format!(
+                " Enter writes {} as OTLP JSON lines · Esc cancels",
+                target.what
+            ),
             BAR,
         )
     };

@@ -236,7 +236,7 @@ fn paging_and_clicks() {
 
 const T0: u64 = 1_700_000_000_000_000_000;
 
-fn sample_store() -> Store {
+pub(crate) fn sample_store() -> Store {
     let mut store = Store::new(1000);
     let mut root = span(0xaaaa, 1, 0, T0, T0 + 120_000_000, "GET /checkout");
     root.kind = SpanKind::Server;

@@ -14,10 +14,11 @@ use crate::format::{self, safe};
 use crate::query::{Signal, SpanFilter};
 use crate::store::{Store, TraceRef};
 use crate::tui::action::Action;
-use crate::tui::app::{Ctx, Outcome, Refresh, View};
+use crate::tui::app::{Ctx, Outcome, Refresh, SaveTo, View};
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
+use crate::tui::save;
 use crate::tui::theme::{Cells, DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
 use crate::tui::widgets::scatter::{Point as ScatterPoint, Scatter};
 
@@ -81,6 +82,12 @@ pub static KEYS: &[Binding] = &[
         action: Action::ServiceMap,
         keys: "M",
         what: "service map of the traces listed",
+    },
+    Binding {
+        codes: &[KeyCode::Char('w')],
+        action: Action::Save,
+        keys: "w",
+        what: "write the traces listed to a file (OTLP JSON lines)",
     },
 ];
 
@@ -341,6 +348,20 @@ impl View for TraceList {
                 let fixed = self.fixed.as_ref().map(|(refs, _)| refs.clone());
                 let map = super::ServiceMapView::new(store, &self.rows, self.filter.clone(), fixed);
                 return Outcome::Open(Box::new(map));
+            }
+            Action::Save => {
+                if self.rows.is_empty() {
+                    cx.notice = Some("no traces to write".into());
+                    return Outcome::Done;
+                }
+                let n = self.rows.len();
+                let what = format!(
+                    "{} trace{}",
+                    format::count(n as u64),
+                    if n == 1 { "" } else { "s" }
+                );
+                let name = save::list_file_name(std::time::SystemTime::now());
+                return Outcome::Save(SaveTo::new(self.rows.clone(), what, name));
             }
             Action::Apply(text) => {
                 self.filter.clone_from(text);

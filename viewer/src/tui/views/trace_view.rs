@@ -20,11 +20,12 @@ use crate::query::{Signal, SpanFilter};
 use crate::store::tree::{TopKind, Tree};
 use crate::store::{Store, Trace, TraceRef};
 use crate::tui::action::Action;
-use crate::tui::app::{Ctx, Outcome, Refresh, View};
+use crate::tui::app::{Ctx, Outcome, Refresh, SaveTo, View};
 use crate::tui::cursor::{Cursor, Scroll};
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
+use crate::tui::{clipboard, save};
 
 /// Deeper than this, a row shows its depth as a number instead of drawing every guide.
 const MAX_GUIDES: u32 = 24;
@@ -149,15 +150,65 @@ pub static KEYS: &[Binding] = &[
         keys: "",
         what: "",
     },
+    Binding {
+        codes: &[KeyCode::Char('y')],
+        action: Action::CopySpan,
+        keys: "y Y",
+        what: "copy the span / the trace as text (clipboard, OSC 52)",
+    },
+    Binding {
+        codes: &[KeyCode::Char('Y')],
+        action: Action::CopyTrace,
+        keys: "",
+        what: "",
+    },
+    Binding {
+        codes: &[KeyCode::Char('J')],
+        action: Action::CopyTraceJson,
+        keys: "J",
+        what: "copy the trace as OTLP JSON",
+    },
+    Binding {
+        codes: &[KeyCode::Char('w')],
+        action: Action::Save,
+        keys: "w",
+        what: "write the trace to a file (OTLP JSON lines)",
+    },
 ];
 
 pub const DETAIL_HELP_TITLE: &str = "Span detail";
-pub static DETAIL_KEYS: &[Binding] = &[Binding {
-    codes: &[KeyCode::Char('L')],
-    action: Action::ShowLogs,
-    keys: "L",
-    what: "the trace's logs (j k PgDn PgUp g G scroll)",
-}];
+pub static DETAIL_KEYS: &[Binding] = &[
+    Binding {
+        codes: &[KeyCode::Char('L')],
+        action: Action::ShowLogs,
+        keys: "L",
+        what: "the trace's logs (j k PgDn PgUp g G scroll)",
+    },
+    Binding {
+        codes: &[KeyCode::Char('y')],
+        action: Action::CopySpan,
+        keys: "y Y J w",
+        what: "copy the span, the trace as text / as JSON; write to a file",
+    },
+    Binding {
+        codes: &[KeyCode::Char('Y')],
+        action: Action::CopyTrace,
+        keys: "",
+        what: "",
+    },
+    Binding {
+        codes: &[KeyCode::Char('J')],
+        action: Action::CopyTraceJson,
+        keys: "",
+        what: "",
+    },
+    Binding {
+        codes: &[KeyCode::Char('w')],
+        action: Action::Save,
+        keys: "",
+        what: "",
+    },
+];
 
 /// The open trace's state.
 #[derive(Debug)]
@@ -684,6 +735,46 @@ impl TraceView {
         self.detail_scroll.apply(action, len, height);
     }
 
+    /// `y`, `Y`, `J`: the selected span or the trace, as text or OTLP JSON, to the clipboard.
+    fn copy(&self, cx: &mut Ctx, store: &Store, action: &Action) {
+        let Some(t) = store.trace(self.trace) else {
+            return;
+        };
+        let id = format::trace_id(t.id);
+        let short = &id[..8];
+        let spans = match t.span_count() {
+            1 => "1 span".to_owned(),
+            n => format!("{n} spans"),
+        };
+        match action {
+            Action::CopySpan => {
+                let Some(span) = self.selected_span() else {
+                    cx.notice = Some("no span selected".into());
+                    return;
+                };
+                let what = format!("span {} as text", safe(store.str(t.spans()[span].name)));
+                clipboard::copy(cx, &what, crate::report::span_text(store, t, span));
+            }
+            Action::CopyTrace => {
+                let what = format!("trace {short}… ({spans}) as text");
+                clipboard::copy(cx, &what, crate::report::trace_text(store, t));
+            }
+            _ => {
+                let what = format!("trace {short}… ({spans}) as OTLP JSON");
+                clipboard::copy(cx, &what, crate::report::otlp::trace_json(store, t));
+            }
+        }
+    }
+
+    /// `w`: asks the app for a file name to write the trace to.
+    fn save(&self) -> Outcome {
+        Outcome::Save(SaveTo::new(
+            vec![self.trace],
+            format!("trace {}…", &format::trace_id(self.trace_id)[..8]),
+            save::trace_file_name(self.trace_id),
+        ))
+    }
+
     fn render_title(store: &Store, trace: &Trace, area: Rect, buf: &mut Buffer) {
         let root = trace.root();
         let mut title = format!(
@@ -762,6 +853,14 @@ impl View for TraceView {
                 return Outcome::Done;
             }
             return Outcome::Open(Box::new(LogList::new(Some(self.trace_id))));
+        }
+        match action {
+            Action::CopySpan | Action::CopyTrace | Action::CopyTraceJson => {
+                self.copy(cx, store, action);
+                return Outcome::Done;
+            }
+            Action::Save => return self.save(),
+            _ => {}
         }
         if self.full_detail {
             self.update_detail(cx, store, action);
