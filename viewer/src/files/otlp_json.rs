@@ -30,7 +30,7 @@ pub(super) fn read_lines(
 ) -> Result<(), FileError> {
     let mut buf = Vec::new();
     let mut line_no = 0u64;
-    let mut first = true;
+    // The first line alone: it may start a pretty-printed document.
     loop {
         buf.clear();
         match reader.read_until(b'\n', &mut buf) {
@@ -52,7 +52,7 @@ pub(super) fn read_lines(
         match parse(line, &options.limits) {
             Ok(Some((payload, problem))) => sink.payload(payload, Some(line_no), &problem),
             Ok(None) => {}
-            Err(e) if e.incomplete && first => {
+            Err(e) if e.incomplete => {
                 // The first object goes on past its line: a pretty-printed document, or a
                 // line cut short. Read on as a document; if its first value does not parse
                 // either, the line was cut short: go on line by line after it.
@@ -71,7 +71,85 @@ pub(super) fn read_lines(
             }
             Err(e) => sink.bad(Some(line_no), e.message),
         }
-        first = false;
+        break;
+    }
+    read_batches(reader, line_no, options, sink);
+    Ok(())
+}
+
+/// Lines read per batch at most, and bytes.
+const BATCH_LINES: usize = 256;
+const BATCH_BYTES: usize = 8 << 20;
+
+/// The lines after the first, parsed in batches on every core; while a batch is parsed, the
+/// one before it goes to the sink (the store) on this thread. Payloads keep the file's order.
+fn read_batches(reader: &mut dyn BufRead, mut line_no: u64, options: &Options, sink: &mut Sink<'_>) {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8);
+    let mut parsed: Vec<(u64, Result<Converted, LineError>)> = Vec::new();
+    loop {
+        let mut lines: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut bytes = 0;
+        let mut failed = None;
+        while lines.len() < BATCH_LINES && bytes < BATCH_BYTES {
+            let mut buf = Vec::new();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    line_no += 1;
+                    bytes += n;
+                    if !buf.trim_ascii().is_empty() {
+                        lines.push((line_no, buf));
+                    }
+                }
+                Err(e) => {
+                    failed = Some((line_no + 1, e));
+                    break;
+                }
+            }
+        }
+        let done = lines.is_empty();
+        let previous = std::mem::take(&mut parsed);
+        parsed = std::thread::scope(|scope| {
+            let chunk = lines.len().div_ceil(workers).max(1);
+            let handles: Vec<_> = lines
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(n, l)| (*n, parse(l.trim_ascii(), &options.limits)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            emit(previous, sink);
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        if let Some((n, e)) = failed {
+            emit(std::mem::take(&mut parsed), sink);
+            sink.bad(
+                Some(n),
+                format!("the file cannot be read on (cut short or corrupt?): {e}"),
+            );
+            return;
+        }
+        if done {
+            return;
+        }
+    }
+}
+
+fn emit(parsed: Vec<(u64, Result<Converted, LineError>)>, sink: &mut Sink<'_>) {
+    for (n, result) in parsed {
+        match result {
+            Ok(Some((payload, problem))) => sink.payload(payload, Some(n), &problem),
+            Ok(None) => {}
+            Err(e) => sink.bad(Some(n), e.message),
+        }
     }
 }
 
