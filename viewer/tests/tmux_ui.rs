@@ -206,3 +206,45 @@ async fn a_query_typed_wrong_says_where_then_filters_and_the_trace_shows_its_cri
     assert!(rows[0].contains("charge card"), "{screen}");
     tmux.keys(&["q"]);
 }
+
+#[test]
+fn a_file_opens_in_the_ui_and_its_bad_line_is_shown_in_the_status_bar() {
+    let dir = std::env::temp_dir().join(format!("viewer-tmux-file-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = |trace: &str, name: &str| {
+        format!(
+            r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"filed"}}}}]}},"scopeSpans":[{{"spans":[{{"traceId":"{trace}","spanId":"0102030405060708","name":"{name}","startTimeUnixNano":"1000000","endTimeUnixNano":"4000000"}}]}}]}}]}}"#
+        )
+    };
+    let file = dir.join("spans.jsonl");
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n{{\"resourceSpans\":[oops\n{}\n",
+            line(&"ab".repeat(16), "from the file"),
+            line(&"cd".repeat(16), "second line")
+        ),
+    )
+    .unwrap();
+    let (grpc, http) = (free_port(), free_port());
+    let Some(tmux) = Tmux::start(
+        &format!("viewer-file-{grpc}"),
+        &format!(
+            "{BIN} --grpc-addr 127.0.0.1:{grpc} --http-addr 127.0.0.1:{http} {}",
+            file.display()
+        ),
+    ) else {
+        return;
+    };
+    let screen = tmux.wait_for("│ 2 traces");
+    assert!(screen.contains("from the file"), "{screen}");
+    assert!(screen.contains("second line"), "{screen}");
+    let bar = screen.lines().last().unwrap_or_default().to_owned();
+    assert!(
+        bar.contains("1 skipped (first: ") && bar.contains("spans.jsonl:2:"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

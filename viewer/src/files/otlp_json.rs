@@ -83,7 +83,12 @@ const BATCH_BYTES: usize = 8 << 20;
 
 /// The lines after the first, parsed in batches on every core; while a batch is parsed, the
 /// one before it goes to the sink (the store) on this thread. Payloads keep the file's order.
-fn read_batches(reader: &mut dyn BufRead, mut line_no: u64, options: &Options, sink: &mut Sink<'_>) {
+fn read_batches(
+    reader: &mut dyn BufRead,
+    mut line_no: u64,
+    options: &Options,
+    sink: &mut Sink<'_>,
+) {
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .clamp(1, 8);
