@@ -60,6 +60,20 @@ pub struct Config {
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
     pub save_max_mb: u64,
 
+    /// Send everything received on to an upstream OTLP endpoint: grpc://HOST:PORT (OTLP/gRPC)
+    /// or http://HOST:PORT (OTLP/HTTP). Never slows local ingest: what cannot be forwarded is
+    /// counted.
+    #[arg(long, value_name = "URL")]
+    pub forward: Option<String>,
+
+    /// A header for --forward, NAME=VALUE (e.g. authorization=Bearer%20T); may be repeated.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_header)]
+    pub forward_header: Vec<(String, String)>,
+
+    /// Requests that may wait to be forwarded; past it they are dropped (and counted).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub forward_queue: u64,
+
     /// Show times in UTC rather than in the local time zone.
     #[arg(long)]
     pub utc: bool,
@@ -142,6 +156,34 @@ pub struct Config {
     /// Require `Authorization: Bearer TOKEN` on every OTLP request (gRPC and HTTP).
     #[arg(long, env = "VIEWER_AUTH_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,
+}
+
+/// `NAME=VALUE`, the value %-decoded (`%20` is a space), as OTEL_EXPORTER_OTLP_HEADERS writes
+/// them.
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: write NAME=VALUE"))?;
+    if name.trim().is_empty() {
+        return Err(format!("{text:?}: the name is empty"));
+    }
+    let mut out = Vec::with_capacity(value.len());
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(h) = value.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(h, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    let value = String::from_utf8(out).map_err(|_| format!("{text:?}: not UTF-8 once decoded"))?;
+    Ok((name.trim().to_owned(), value))
 }
 
 impl Config {

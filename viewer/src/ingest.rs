@@ -97,6 +97,8 @@ pub struct Counters {
     pub logs: SignalCounters,
     /// What `--data-dir` and `--save` wrote (zero when not asked for).
     pub record: Arc<crate::record::RecordStats>,
+    /// What `--forward` sent on, and did not.
+    pub forward: Arc<crate::record::forward::ForwardStats>,
 }
 
 impl Counters {
@@ -265,10 +267,11 @@ impl Ingest {
     ) -> Result<(), Refusal> {
         let payload = payload.into();
         let signal = payload.signal();
+        let items = payload.items() as u64;
         self.send(payload).await?;
         if let (Some(recorder), Some(raw)) = (&self.recorder, raw) {
             recorder
-                .record(signal, raw)
+                .record(signal, raw, items)
                 .await
                 .map_err(Refusal::NotRecorded)?;
         }

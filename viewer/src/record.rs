@@ -8,8 +8,10 @@
 //! writes them in one go, so many requests share one system call). Written means handed to the
 //! operating system: it survives the viewer being killed (SIGKILL, a panic), not the machine
 //! losing power. `--save` does not hold requests up: its queue is bounded, and what does not fit
-//! is counted as dropped.
+//! is counted as dropped. `--forward` sends each request on to an upstream OTLP endpoint
+//! (`forward`), never holding it up either.
 
+pub mod forward;
 pub mod save;
 pub mod segments;
 
@@ -86,12 +88,15 @@ pub struct RecordOptions {
     pub data_dir: Option<(PathBuf, u64)>,
     /// `--save` and `--save-max-mb` (in bytes).
     pub save: Option<(PathBuf, u64)>,
+    /// `--forward` and its settings.
+    pub forward: Option<forward::ForwardOptions>,
 }
 
 /// What the receivers hand accepted requests to (through [`crate::ingest::Ingest`]).
 pub struct Recorder {
     data: Option<mpsc::SyncSender<Job>>,
     save: Option<mpsc::SyncSender<Job>>,
+    forward: Option<forward::Forwarder>,
     pub stats: Arc<RecordStats>,
 }
 
@@ -113,23 +118,32 @@ impl Recorder {
     /// neither is asked for.
     ///
     /// # Errors
-    /// The directory or the file cannot be created or written.
+    /// The directory or the file cannot be created or written, or `--forward` is not usable;
+    /// worded for the user, naming the flag.
     pub fn start(
         options: &RecordOptions,
         stats: Arc<RecordStats>,
-    ) -> std::io::Result<Option<(Self, Writers)>> {
-        if options.data_dir.is_none() && options.save.is_none() {
+        forward_stats: Arc<forward::ForwardStats>,
+    ) -> Result<Option<(Self, Writers)>, String> {
+        if options.data_dir.is_none() && options.save.is_none() && options.forward.is_none() {
             return Ok(None);
         }
+        let forward = options
+            .forward
+            .as_ref()
+            .map(|f| forward::Forwarder::start(f, forward_stats))
+            .transpose()?;
         let mut threads = Vec::new();
         let data = match &options.data_dir {
             Some((dir, max)) => {
-                let mut segments = segments::Segments::open(dir, *max, Arc::clone(&stats))?;
+                let mut segments = segments::Segments::open(dir, *max, Arc::clone(&stats))
+                    .map_err(|e| format!("--data-dir {}: {e}", dir.display()))?;
                 let (tx, rx) = mpsc::sync_channel::<Job>(DATA_QUEUE);
                 threads.push(
                     std::thread::Builder::new()
                         .name("data-dir".into())
-                        .spawn(move || segments.run(&rx))?,
+                        .spawn(move || segments.run(&rx))
+                        .map_err(|e| e.to_string())?,
                 );
                 Some(tx)
             }
@@ -137,26 +151,40 @@ impl Recorder {
         };
         let save = match &options.save {
             Some((path, max)) => {
-                let mut file = save::SaveFile::open(path, *max, Arc::clone(&stats))?;
+                let mut file = save::SaveFile::open(path, *max, Arc::clone(&stats))
+                    .map_err(|e| format!("--save {}: {e}", path.display()))?;
                 let (tx, rx) = mpsc::sync_channel::<Job>(SAVE_QUEUE);
                 threads.push(
                     std::thread::Builder::new()
                         .name("save".into())
-                        .spawn(move || file.run(&rx))?,
+                        .spawn(move || file.run(&rx))
+                        .map_err(|e| e.to_string())?,
                 );
                 Some(tx)
             }
             None => None,
         };
-        Ok(Some((Self { data, save, stats }, Writers(threads))))
+        Ok(Some((
+            Self {
+                data,
+                save,
+                forward,
+                stats,
+            },
+            Writers(threads),
+        )))
     }
 
-    /// Records an accepted request: queued for `--save` (dropped and counted when its queue is
-    /// full), and written to the data directory before this returns.
+    /// Records an accepted request (of `items` spans, records or points): offered to
+    /// `--forward` and queued for `--save` (each dropped and counted when its queue is full),
+    /// and written to the data directory before this returns.
     ///
     /// # Errors
     /// The data directory could not be written (the request should not be acknowledged).
-    pub async fn record(&self, signal: Signal, bytes: Bytes) -> Result<(), String> {
+    pub async fn record(&self, signal: Signal, bytes: Bytes, items: u64) -> Result<(), String> {
+        if let Some(forward) = &self.forward {
+            forward.offer(signal, bytes.clone(), items);
+        }
         if let Some(save) = &self.save {
             let job = Job {
                 signal,

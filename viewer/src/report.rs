@@ -375,6 +375,7 @@ fn logs(store: &Store, filter: Option<&crate::query::LogFilter>, out: &mut Strin
 }
 
 fn totals(store: &Store, counters: &Counters, out: &mut String) {
+    forwarded(counters, out);
     let t = Totals::read(store, counters);
     let _ = writeln!(
         out,
@@ -389,6 +390,31 @@ fn totals(store: &Store, counters: &Counters, out: &mut String) {
         t.store.metrics.received,
         t.store.logs.received,
     );
+}
+
+/// A line on `--forward`, when anything was offered to it.
+fn forwarded(counters: &Counters, out: &mut String) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let f = &counters.forward;
+    let (sent, items, dropped, dropped_items) = (
+        f.requests.load(Relaxed),
+        f.items.load(Relaxed),
+        f.dropped_requests.load(Relaxed),
+        f.dropped_items.load(Relaxed),
+    );
+    if sent + dropped == 0 {
+        return;
+    }
+    let _ = write!(
+        out,
+        "forwarded: {sent} requests ({items} items), {dropped} not forwarded ({dropped_items} items)"
+    );
+    if dropped > 0
+        && let Some(e) = f.last_error.lock().as_deref()
+    {
+        let _ = write!(out, "; last error: {}", safe(e));
+    }
+    out.push('\n');
 }
 
 #[cfg(test)]

@@ -36,8 +36,9 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    /// `--data-dir` or `--save` cannot be written.
-    Record(std::io::Error),
+    /// `--data-dir` or `--save` cannot be written, or `--forward` not used (the message names
+    /// the flag).
+    Record(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -54,7 +55,7 @@ impl std::fmt::Display for StartError {
                 }
                 Ok(())
             }
-            Self::Record(e) => write!(f, "cannot record what is received: {e}"),
+            Self::Record(e) => f.write_str(e),
         }
     }
 }
@@ -158,7 +159,8 @@ impl Viewer {
         if let Some(dir) = &config.data_dir
             && dir.is_dir()
         {
-            let segments = crate::record::segments::list(dir).map_err(StartError::Record)?;
+            let segments = crate::record::segments::list(dir)
+                .map_err(|e| StartError::Record(format!("--data-dir {}: {e}", dir.display())))?;
             jobs.extend(segments.into_iter().map(|s| load::LoadJob {
                 path: s.path,
                 signal: Some(s.signal),
@@ -180,16 +182,27 @@ impl Viewer {
         let record = crate::record::RecordOptions {
             data_dir: config.data_dir.clone().map(|d| (d, mb(config.data_max_mb))),
             save: config.save.clone().map(|f| (f, mb(config.save_max_mb))),
+            forward: config
+                .forward
+                .clone()
+                .map(|url| crate::record::forward::ForwardOptions {
+                    url,
+                    headers: config.forward_header.clone(),
+                    queue: usize::try_from(config.forward_queue).unwrap_or(usize::MAX),
+                    give_up_after: crate::record::forward::GIVE_UP_AFTER,
+                }),
         };
         let stats = Arc::clone(&ingest.counters.record);
-        let writers =
-            match crate::record::Recorder::start(&record, stats).map_err(StartError::Record)? {
-                Some((recorder, writers)) => {
-                    ingest.recorder = Some(Arc::new(recorder));
-                    Some(writers)
-                }
-                None => None,
-            };
+        let forward_stats = Arc::clone(&ingest.counters.forward);
+        let writers = match crate::record::Recorder::start(&record, stats, forward_stats)
+            .map_err(StartError::Record)?
+        {
+            Some((recorder, writers)) => {
+                ingest.recorder = Some(Arc::new(recorder));
+                Some(writers)
+            }
+            None => None,
+        };
         let options = receiver::Options {
             max_message_size: usize::try_from(config.max_message_size).unwrap_or(usize::MAX),
             auth_token: config.auth_token.as_deref().map(Arc::from),

@@ -241,3 +241,48 @@ fn a_bad_filter_says_where_before_anything_starts() {
         "{stderr}"
     );
 }
+
+#[test]
+fn unusable_file_and_forward_flags_are_one_line_each() {
+    let dir = std::env::temp_dir().join(format!("viewer-cli-file-{}", std::process::id()));
+    std::fs::write(&dir, "a file, not a directory").unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--forward", "https://collector:4318"],
+            "TLS is not supported yet",
+        ),
+        (
+            &["--forward", "collector:4317"],
+            "write grpc://HOST:PORT or http://HOST:PORT",
+        ),
+        (&["--data-dir", dir.to_str().unwrap()], "--data-dir"),
+        (
+            &["--save", "/no/such/dir/out.jsonl"],
+            "--save /no/such/dir/out.jsonl",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = Command::new(BIN)
+            .args([
+                "--headless",
+                "--grpc-addr",
+                "127.0.0.1:0",
+                "--http-addr",
+                "127.0.0.1:0",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    let out = Command::new(BIN)
+        .args(["--forward-header", "no-equals-sign"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("write NAME=VALUE"));
+    let _ = std::fs::remove_file(&dir);
+}

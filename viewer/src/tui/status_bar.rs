@@ -126,6 +126,27 @@ pub fn text(app: &App) -> String {
     note(r.data_errors, "not written to the data dir");
     note(r.saved, "requests saved");
     note(r.save_dropped, "requests not saved (writer behind)");
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        let f = &app.counters.forward;
+        let (sent, pending, dropped) = (
+            f.requests.load(Relaxed),
+            f.pending.load(Relaxed),
+            f.dropped_requests.load(Relaxed),
+        );
+        if sent + pending + dropped > 0 {
+            text.push_str(&format!(" · forwarded {sent}"));
+            if pending > 0 {
+                text.push_str(&format!(", {pending} waiting"));
+            }
+            if dropped > 0 {
+                text.push_str(&format!(", {dropped} not forwarded"));
+                if let Some(e) = f.last_error.lock().as_deref() {
+                    text.push_str(&format!(" ({})", safe(e)));
+                }
+            }
+        }
+    }
     if r.data_requests > 0 || r.data_bytes > 0 {
         text.push_str(&format!(" · data-dir {}", format::bytes(r.data_bytes)));
     }

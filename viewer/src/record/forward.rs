@@ -1,0 +1,337 @@
+//! `--forward URL`: every accepted request sent on to an upstream OTLP endpoint (a Collector,
+//! Jaeger), as the receivers got it: the request's protobuf bytes are sent again without being
+//! decoded (gRPC) or gzip-compressed once (HTTP).
+//!
+//! Never in the way of local ingest: a request is offered to a bounded queue (`--forward-queue`)
+//! and the receiver moves on; a full queue drops the request and counts it. A few senders take
+//! requests from the queue; a request that fails with a retryable error (upstream unreachable,
+//! `UNAVAILABLE`, HTTP 429/502/503/504) is tried again with a growing pause, for up to
+//! [`GIVE_UP_AFTER`], then dropped and counted; any other error drops it at once.
+//!
+//! URLs: `grpc://HOST:PORT` for OTLP/gRPC; `http://HOST:PORT[/PREFIX]` for OTLP/HTTP (protobuf;
+//! `/v1/traces`, `/v1/metrics`, `/v1/logs` appended). No TLS yet.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::{Buf as _, BufMut as _, Bytes};
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::http;
+
+use crate::ingest::Signal;
+
+/// How long a request is retried before it is given up (and counted).
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
+/// Requests sent at once.
+const SENDERS: usize = 4;
+/// The longest pause between tries.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// One try's time limit.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What forwarding counts.
+#[derive(Debug, Default)]
+pub struct ForwardStats {
+    /// Requests (and their spans, log records, points) upstream accepted.
+    pub requests: AtomicU64,
+    pub items: AtomicU64,
+    /// Requests (and items) not forwarded: the queue was full, upstream refused them, or they
+    /// were given up after [`GIVE_UP_AFTER`].
+    pub dropped_requests: AtomicU64,
+    pub dropped_items: AtomicU64,
+    /// Tries that failed and were tried again.
+    pub retries: AtomicU64,
+    /// Requests waiting in the queue or being sent.
+    pub pending: AtomicU64,
+    /// The last error, for the status bar.
+    pub last_error: Mutex<Option<String>>,
+}
+
+/// Where and how to forward.
+#[derive(Clone, Debug)]
+pub struct ForwardOptions {
+    pub url: String,
+    /// Extra headers (gRPC metadata), as `--forward-header NAME=VALUE` gives them.
+    pub headers: Vec<(String, String)>,
+    /// Requests that may wait.
+    pub queue: usize,
+    pub give_up_after: Duration,
+}
+
+struct Job {
+    signal: Signal,
+    bytes: Bytes,
+    items: u64,
+}
+
+#[derive(Clone)]
+enum Upstream {
+    Grpc(tonic::transport::Channel),
+    Http {
+        client: reqwest::Client,
+        base: String,
+    },
+}
+
+/// The queue's sending end.
+pub struct Forwarder {
+    tx: mpsc::Sender<Job>,
+    stats: Arc<ForwardStats>,
+}
+
+impl Forwarder {
+    /// Checks the URL and starts the senders (on the current Tokio runtime).
+    ///
+    /// # Errors
+    /// The URL is not one this can forward to, or a header is not valid.
+    pub fn start(options: &ForwardOptions, stats: Arc<ForwardStats>) -> Result<Self, String> {
+        let upstream = upstream(&options.url)?;
+        let mut headers = Vec::new();
+        for (k, v) in &options.headers {
+            let name = http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes())
+                .map_err(|e| format!("--forward-header {k:?}: {e}"))?;
+            let value = http::HeaderValue::from_str(v)
+                .map_err(|e| format!("--forward-header {k:?}: {e}"))?;
+            headers.push((name, value));
+        }
+        let (tx, rx) = mpsc::channel(options.queue.max(1));
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let headers = Arc::new(headers);
+        for _ in 0..SENDERS {
+            let (rx, upstream, headers, stats) = (
+                Arc::clone(&rx),
+                upstream.clone(),
+                Arc::clone(&headers),
+                Arc::clone(&stats),
+            );
+            let give_up = options.give_up_after;
+            tokio::spawn(async move {
+                loop {
+                    let job = rx.lock().await.recv().await;
+                    let Some(job) = job else { break };
+                    send_until(&upstream, &headers, &job, give_up, &stats).await;
+                    stats.pending.fetch_sub(1, Ordering::Relaxed);
+                }
+            });
+        }
+        Ok(Self { tx, stats })
+    }
+
+    /// Offers a request; a full queue drops it (counted). Never waits.
+    pub fn offer(&self, signal: Signal, bytes: Bytes, items: u64) {
+        self.stats.pending.fetch_add(1, Ordering::Relaxed);
+        if self
+            .tx
+            .try_send(Job {
+                signal,
+                bytes,
+                items,
+            })
+            .is_err()
+        {
+            self.stats.pending.fetch_sub(1, Ordering::Relaxed);
+            self.stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
+            self.stats.dropped_items.fetch_add(items, Ordering::Relaxed);
+        }
+    }
+}
+
+fn upstream(url: &str) -> Result<Upstream, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("--forward {url:?}: write grpc://HOST:PORT or http://HOST:PORT"))?;
+    match scheme {
+        "grpc" => {
+            let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{rest}"))
+                .map_err(|e| format!("--forward {url:?}: {e}"))?
+                .timeout(REQUEST_TIMEOUT)
+                .connect_timeout(REQUEST_TIMEOUT);
+            Ok(Upstream::Grpc(endpoint.connect_lazy()))
+        }
+        "http" => {
+            let client = reqwest::Client::builder()
+                .timeout(REQUEST_TIMEOUT)
+                .build()
+                .map_err(|e| format!("--forward {url:?}: {e}"))?;
+            Ok(Upstream::Http {
+                client,
+                base: url.trim_end_matches('/').to_owned(),
+            })
+        }
+        "https" | "grpcs" => Err(format!(
+            "--forward {url:?}: TLS is not supported yet; forward to a Collector on this machine or network over plain grpc:// or http://"
+        )),
+        other => Err(format!(
+            "--forward {url:?}: unknown scheme {other:?}; write grpc://HOST:PORT or http://HOST:PORT"
+        )),
+    }
+}
+
+/// A failed try: whether trying again may help, and what happened.
+struct Failure {
+    retry: bool,
+    message: String,
+}
+
+/// Sends a job, trying again on retryable failures until `give_up` has passed.
+async fn send_until(
+    upstream: &Upstream,
+    headers: &[(http::HeaderName, http::HeaderValue)],
+    job: &Job,
+    give_up: Duration,
+    stats: &ForwardStats,
+) {
+    let deadline = tokio::time::Instant::now() + give_up;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match send(upstream, headers, job).await {
+            Ok(()) => {
+                stats.requests.fetch_add(1, Ordering::Relaxed);
+                stats.items.fetch_add(job.items, Ordering::Relaxed);
+                return;
+            }
+            Err(f) => {
+                *stats.last_error.lock() = Some(f.message);
+                if !f.retry || tokio::time::Instant::now() + pause > deadline {
+                    stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
+                    stats.dropped_items.fetch_add(job.items, Ordering::Relaxed);
+                    return;
+                }
+                stats.retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+fn grpc_path(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+        Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+    }
+}
+
+fn http_path(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Traces => "/v1/traces",
+        Signal::Metrics => "/v1/metrics",
+        Signal::Logs => "/v1/logs",
+    }
+}
+
+async fn send(
+    upstream: &Upstream,
+    headers: &[(http::HeaderName, http::HeaderValue)],
+    job: &Job,
+) -> Result<(), Failure> {
+    match upstream {
+        Upstream::Grpc(channel) => {
+            let mut grpc = tonic::client::Grpc::new(channel.clone())
+                .send_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Gzip);
+            grpc.ready().await.map_err(|e| Failure {
+                retry: true,
+                message: format!("upstream unreachable: {e}"),
+            })?;
+            let mut request = tonic::Request::new(job.bytes.clone());
+            for (k, v) in headers {
+                if let Ok(v) = tonic::metadata::MetadataValue::try_from(v.as_bytes())
+                    && let Ok(k) = tonic::metadata::MetadataKey::from_bytes(k.as_str().as_bytes())
+                {
+                    request.metadata_mut().insert(k, v);
+                }
+            }
+            let path = http::uri::PathAndQuery::from_static(grpc_path(job.signal));
+            grpc.unary(request, path, RawCodec)
+                .await
+                .map(drop)
+                .map_err(|s| Failure {
+                    retry: matches!(
+                        s.code(),
+                        tonic::Code::Unavailable
+                            | tonic::Code::ResourceExhausted
+                            | tonic::Code::DeadlineExceeded
+                            | tonic::Code::Aborted
+                            | tonic::Code::Cancelled
+                    ),
+                    message: format!("upstream: {} {}", s.code(), s.message()),
+                })
+        }
+        Upstream::Http { client, base } => {
+            let body = gzip(&job.bytes);
+            let mut request = client
+                .post(format!("{base}{}", http_path(job.signal)))
+                .header("content-type", "application/x-protobuf")
+                .header("content-encoding", "gzip")
+                .body(body);
+            for (k, v) in headers {
+                request = request.header(k, v);
+            }
+            match request.send().await {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => Err(Failure {
+                    retry: matches!(r.status().as_u16(), 429 | 502 | 503 | 504),
+                    message: format!("upstream answered {}", r.status()),
+                }),
+                Err(e) => Err(Failure {
+                    retry: true,
+                    message: format!("upstream unreachable: {e}"),
+                }),
+            }
+        }
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4),
+        flate2::Compression::fast(),
+    );
+    let _ = enc.write_all(bytes);
+    enc.finish().unwrap_or_default()
+}
+
+/// Sends bytes already encoded as the request; reads nothing of the answer but its status.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = ();
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        Self
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        Self
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = ();
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, tonic::Status> {
+        src.advance(src.remaining());
+        Ok(Some(()))
+    }
+}
