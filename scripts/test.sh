@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite. Sets up what the suites need first, on a fresh machine too:
 # a Python virtualenv with the official OpenTelemetry SDK (interoperability tests), and the
-# demo's browser test tools (Debian's Chromium, playwright-core from npm), and tmux for the
-# terminal UI test.
+# demo's browser test tools (Debian's Chromium, playwright-core from npm), tmux for the
+# terminal UI test, and Jaeger v2 built with Go for the --jaeger test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,27 @@ if ! command -v tmux >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y tmux
+fi
+
+# Jaeger v2 (the --jaeger and forwarding tests), from the Go module proxy, as a tool of a
+# throwaway module; the Go build cache makes later builds quick.
+jaeger=target/jaeger-tool/jaeger
+if [ ! -x "$jaeger" ]; then
+  if command -v go >/dev/null 2>&1; then
+    echo "== building Jaeger v1.76.0 (github.com/jaegertracing/jaeger/cmd/jaeger)"
+    mkdir -p target/jaeger-tool
+    (
+      cd target/jaeger-tool
+      [ -f go.mod ] || go mod init jaegertool >/dev/null 2>&1
+      go get -tool github.com/jaegertracing/jaeger/cmd/jaeger@v1.76.0
+      go build -o jaeger github.com/jaegertracing/jaeger/cmd/jaeger
+    )
+  else
+    echo "== no Go: the Jaeger tests will say they are skipped (under CI they fail)"
+  fi
+fi
+if [ -x "$jaeger" ]; then
+  export VIEWER_TEST_JAEGER="$PWD/$jaeger"
 fi
 
 if [ -x demo-api/tests/browser/setup.sh ]; then

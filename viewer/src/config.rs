@@ -74,6 +74,24 @@ pub struct Config {
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub forward_queue: u64,
 
+    /// Read traces from a Jaeger backend's query service (http://HOST:16686, api_v3): the
+    /// traces of the last --since matching --filter, up to --limit per service. Headless: print
+    /// them and exit.
+    #[arg(long, value_name = "URL")]
+    pub jaeger: Option<String>,
+
+    /// A header for --jaeger requests, NAME=VALUE (%20 for a space); may be repeated.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_header)]
+    pub jaeger_header: Vec<(String, String)>,
+
+    /// With --jaeger: how far back to search (e.g. 30m, 1h, 2d).
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub since: Duration,
+
+    /// With --jaeger: traces per service at most.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
+
     /// Show times in UTC rather than in the local time zone.
     #[arg(long)]
     pub utc: bool,

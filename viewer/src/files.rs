@@ -253,6 +253,15 @@ impl Sink<'_> {
     }
 }
 
+/// One OTLP/JSON export request (or `TracesData`, `MetricsData`, `LogsData`: the same shape)
+/// as a payload: `Ok(None)` for an empty one; the text says what of it was dropped.
+///
+/// # Errors
+/// Not OTLP/JSON, or malformed.
+pub fn parse_otlp_json(text: &[u8], limits: &Limits) -> Result<Option<(Payload, String)>, String> {
+    otlp_json::parse(text, limits).map_err(|e| e.message)
+}
+
 /// The signal a file's name suggests (`traces.pb`, `otel-metrics.binpb.zst`, `logs-1.pb`), if
 /// exactly one is named.
 #[must_use]

@@ -12,6 +12,7 @@ pub mod files;
 pub mod format;
 pub mod headless;
 pub mod ingest;
+pub mod jaeger;
 pub mod model;
 pub mod query;
 pub mod receiver;

@@ -39,6 +39,8 @@ pub enum StartError {
     /// `--data-dir` or `--save` cannot be written, or `--forward` not used (the message names
     /// the flag).
     Record(String),
+    /// `--jaeger` could not be read (headless).
+    Jaeger(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -55,7 +57,7 @@ impl std::fmt::Display for StartError {
                 }
                 Ok(())
             }
-            Self::Record(e) => f.write_str(e),
+            Self::Record(e) | Self::Jaeger(e) => f.write_str(e),
         }
     }
 }
@@ -229,8 +231,23 @@ impl Viewer {
         };
 
         let load = Arc::new(load::LoadProgress::default());
-        let loader = (!jobs.is_empty())
-            .then(|| load::spawn(Arc::clone(&store), jobs, limits, Arc::clone(&load), report));
+        let jaeger = config.jaeger.clone().map(|url| load::JaegerJob {
+            url,
+            headers: config.jaeger_header.clone(),
+            filter: config.filter.clone(),
+            since: config.since,
+            limit: usize::try_from(config.limit).unwrap_or(usize::MAX),
+        });
+        let loader = (!jobs.is_empty() || jaeger.is_some()).then(|| {
+            load::spawn(
+                Arc::clone(&store),
+                jobs,
+                jaeger,
+                limits,
+                Arc::clone(&load),
+                report,
+            )
+        });
 
         let (stop, stopped) = watch::channel(false);
         let wait = |mut rx: watch::Receiver<bool>| async move {

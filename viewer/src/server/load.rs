@@ -45,6 +45,8 @@ pub struct LoadProgress {
     pub current: Mutex<Option<PathBuf>>,
     /// The first bad records and unreadable files, as `file:line: what`.
     pub errors: Mutex<Vec<String>>,
+    /// Why `--jaeger` could not be read, if it could not.
+    pub jaeger_error: Mutex<Option<String>>,
 }
 
 impl LoadProgress {
@@ -98,19 +100,33 @@ impl LoadProgress {
     }
 }
 
-/// Loads `jobs` in order on a new thread; each bad record also goes to `report` (the headless
-/// mode prints them; the terminal UI shows them in its status bar).
+/// Traces to fetch from a Jaeger backend (`--jaeger`).
+#[derive(Clone, Debug)]
+pub struct JaegerJob {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    /// The query (`--filter`), mapped onto Jaeger's search where it can be.
+    pub filter: Option<String>,
+    pub since: std::time::Duration,
+    pub limit: usize,
+}
+
+/// Loads `jobs` in order on a new thread, then the traces `jaeger` finds; each bad record (and
+/// a Jaeger that cannot be asked) also goes to `report` (the headless mode prints them; the
+/// terminal UI shows them in its status bar).
 #[must_use]
 pub fn spawn(
     store: SharedStore,
     jobs: Vec<LoadJob>,
+    jaeger: Option<JaegerJob>,
     limits: Limits,
     progress: Arc<LoadProgress>,
     report: fn(&str),
 ) -> std::thread::JoinHandle<()> {
-    progress
-        .files_total
-        .store(jobs.len() as u64, Ordering::Relaxed);
+    progress.files_total.store(
+        jobs.len() as u64 + u64::from(jaeger.is_some()),
+        Ordering::Relaxed,
+    );
     let total: u64 = jobs
         .iter()
         .filter_map(|j| std::fs::metadata(&j.path).ok())
@@ -122,6 +138,15 @@ pub fn spawn(
         .spawn(move || {
             for job in jobs {
                 load_one(&store, &job, limits, &progress, report);
+                progress.files_done.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(job) = jaeger {
+                *progress.current.lock() = Some(PathBuf::from(&job.url));
+                if let Err(e) = fetch(&store, &job, &progress) {
+                    progress.bad_files.fetch_add(1, Ordering::Relaxed);
+                    progress.error(e.clone());
+                    *progress.jaeger_error.lock() = Some(e);
+                }
                 progress.files_done.fetch_add(1, Ordering::Relaxed);
             }
             *progress.current.lock() = None;
@@ -180,4 +205,37 @@ fn load_one(
             .bytes_read
             .store(before + m.len(), Ordering::Relaxed);
     }
+}
+
+/// Searches Jaeger (each service, when the query names none) and stores what it finds.
+fn fetch(store: &SharedStore, job: &JaegerJob, progress: &LoadProgress) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let jaeger = crate::jaeger::Jaeger::new(&job.url, job.headers.clone()).map_err(|e| e.0)?;
+        let expr = match &job.filter {
+            Some(f) => crate::query::parse(f).map_err(|e| e.to_string())?,
+            None => None,
+        };
+        let search = crate::jaeger::Search::of(expr.as_ref(), job.since, job.limit);
+        let services = match &search.service {
+            Some(s) => vec![s.clone()],
+            None => jaeger.services().await.map_err(|e| e.0)?,
+        };
+        let now = std::time::SystemTime::now();
+        for service in services {
+            let one = crate::jaeger::Search {
+                service: Some(service),
+                ..search.clone()
+            };
+            for payload in jaeger.find(&one, now).await.map_err(|e| e.0)? {
+                let n = payload.items() as u64;
+                store.lock().ingest_payload(payload);
+                progress.spans.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    })
 }
