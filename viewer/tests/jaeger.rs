@@ -265,6 +265,13 @@ async fn forwarded_to_jaeger_then_read_back_with_the_same_trees() {
         "{errors}"
     );
 
+    // A trace by its id.
+    let id = "03".repeat(16);
+    let (code, one, stderr) = jaeger_report(&url, &["--filter", &format!("trace={id}")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(one.starts_with(&format!("trace {id} 2 spans, 1 services")), "{one}");
+    assert_eq!(one.matches("trace ").count(), 1, "{one}");
+
     // Jaeger stops mid-run: the edge viewer goes on, counting what it could not forward.
     drop(jaeger);
     for t in 10..30 {

@@ -219,6 +219,20 @@ fn fetch(store: &SharedStore, job: &JaegerJob, progress: &LoadProgress) -> Resul
             Some(f) => crate::query::parse(f).map_err(|e| e.to_string())?,
             None => None,
         };
+        // A whole trace id: that trace, by id.
+        if let Some(crate::query::Expr::Cond(c)) = &expr
+            && c.field == crate::query::Field::TraceId
+            && c.op == crate::query::Op::Eq
+            && c.value.text.len() == 32
+            && let Ok(id) = u128::from_str_radix(&c.value.text, 16)
+        {
+            for payload in jaeger.trace(id).await.map_err(|e| e.0)? {
+                let n = payload.items() as u64;
+                store.lock().ingest_payload(payload);
+                progress.spans.fetch_add(n, Ordering::Relaxed);
+            }
+            return Ok(());
+        }
         let search = crate::jaeger::Search::of(expr.as_ref(), job.since, job.limit);
         let services = match &search.service {
             Some(s) => vec![s.clone()],
