@@ -21,25 +21,13 @@ if ! command -v tmux >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y tmux
 fi
 
-# Jaeger v2 (the --jaeger and forwarding tests), from the Go module proxy, as a tool of a
-# throwaway module; the Go build cache makes later builds quick.
-jaeger=target/jaeger-tool/jaeger
-if [ ! -x "$jaeger" ]; then
-  if command -v go >/dev/null 2>&1; then
-    echo "== building Jaeger v1.76.0 (github.com/jaegertracing/jaeger/cmd/jaeger)"
-    mkdir -p target/jaeger-tool
-    (
-      cd target/jaeger-tool
-      [ -f go.mod ] || go mod init jaegertool >/dev/null 2>&1
-      go get -tool github.com/jaegertracing/jaeger/cmd/jaeger@v1.76.0
-      go build -o jaeger github.com/jaegertracing/jaeger/cmd/jaeger
-    )
-  else
-    echo "== no Go: the Jaeger tests will say they are skipped (under CI they fail)"
-  fi
-fi
-if [ -x "$jaeger" ]; then
-  export VIEWER_TEST_JAEGER="$PWD/$jaeger"
+# Jaeger v2 for the --jaeger test, built with Go (scripts/jaeger.sh); without Go the test says
+# it is skipped (under CI it fails).
+if command -v go >/dev/null 2>&1; then
+  VIEWER_TEST_JAEGER="$(scripts/jaeger.sh)"
+  export VIEWER_TEST_JAEGER
+else
+  echo "== no Go: the Jaeger test will say it is skipped (under CI it fails)"
 fi
 
 if [ -x demo-api/tests/browser/setup.sh ]; then
