@@ -49,10 +49,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let filter = config.filter.clone();
+    let jaeger = config
+        .jaeger
+        .clone()
+        .map(|url| crate::server::load::JaegerJob {
+            url,
+            headers: config.jaeger_header.clone(),
+            filter: None,
+            since: config.since,
+            limit: usize::try_from(config.limit).unwrap_or(usize::MAX),
+        });
     let viewer = Viewer::start(config).await?;
     let mut terminal = init().context("cannot set up the terminal")?;
     let guard = RestoreGuard;
-    let result = event_loop(&mut terminal, &viewer, filter).await;
+    let result = event_loop(&mut terminal, &viewer, filter, jaeger).await;
     drop(guard);
     viewer.stop().await;
     result
@@ -62,6 +72,7 @@ async fn event_loop(
     terminal: &mut Term,
     viewer: &Viewer,
     filter: Option<String>,
+    jaeger: Option<crate::server::load::JaegerJob>,
 ) -> anyhow::Result<()> {
     let size = terminal.size()?;
     let mut app = App::new(
@@ -72,6 +83,7 @@ async fn event_loop(
         (size.width, size.height),
     );
     app.load = Some(viewer.load_progress());
+    app.jaeger = jaeger;
     app.listening = viewer.listening();
     if let Some(filter) = filter {
         app.apply_filter(filter);

@@ -269,8 +269,67 @@ async fn forwarded_to_jaeger_then_read_back_with_the_same_trees() {
     let id = "03".repeat(16);
     let (code, one, stderr) = jaeger_report(&url, &["--filter", &format!("trace={id}")]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(one.starts_with(&format!("trace {id} 2 spans, 1 services")), "{one}");
+    assert!(
+        one.starts_with(&format!("trace {id} 2 spans, 1 services")),
+        "{one}"
+    );
     assert_eq!(one.matches("trace ").count(), 1, "{one}");
+
+    // In the terminal UI: the traces Jaeger holds are listed; R searches it again with the
+    // list's filter.
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok()
+    {
+        let session = format!("viewer-jaeger-{}", jaeger.query_http);
+        let (g, h) = (free_port(), free_port());
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "30"])
+            .arg(format!(
+                "{BIN} --grpc-addr 127.0.0.1:{g} --http-addr 127.0.0.1:{h} --jaeger {url} --filter service=billing"
+            ))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let screen = |want: &str| {
+            for _ in 0..200 {
+                let out = Command::new("tmux")
+                    .args(["capture-pane", "-p", "-t", &session])
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                if text.contains(want) {
+                    return text;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            panic!("the UI never showed {want:?}");
+        };
+        // Started with --filter service=billing: Jaeger is asked for billing's traces only.
+        let first = screen("│ 1 traces · filter: service=billing");
+        assert!(first.contains("billing"), "{first}");
+        // A wider filter, then R: Jaeger's shop traces join.
+        let keys = |k: &[&str]| {
+            Command::new("tmux")
+                .args(["send-keys", "-t", &session])
+                .args(k)
+                .status()
+                .unwrap();
+        };
+        keys(&["/"]);
+        for _ in 0..20 {
+            keys(&["BSpace"]);
+        }
+        keys(&["-l", "checkout"]);
+        keys(&["Enter"]);
+        screen("│ 1 traces · filter: checkout");
+        keys(&["R"]);
+        screen("│ 3 traces · filter: checkout");
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &session])
+            .status();
+    }
 
     // Jaeger stops mid-run: the edge viewer goes on, counting what it could not forward.
     drop(jaeger);

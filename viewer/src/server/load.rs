@@ -72,18 +72,22 @@ impl LoadProgress {
             format!("loaded {items}")
         } else {
             let total = r(&self.bytes_total).max(1);
-            let name = self
-                .current
-                .lock()
-                .as_ref()
-                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .unwrap_or_default();
-            format!(
-                "loading {name} {}% ({} of {} files) · {items}",
-                r(&self.bytes_read).saturating_mul(100) / total,
-                r(&self.files_done),
-                r(&self.files_total),
-            )
+            let current = self.current.lock().clone().unwrap_or_default();
+            let whole = current.to_string_lossy().into_owned();
+            if whole.starts_with("http://") {
+                format!("searching {whole} · {items}")
+            } else {
+                let name = current
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                format!(
+                    "loading {name} {}% ({} of {} files) · {items}",
+                    r(&self.bytes_read).saturating_mul(100) / total,
+                    r(&self.files_done),
+                    r(&self.files_total),
+                )
+            }
         };
         if bad > 0 {
             let first = self.errors.lock().first().cloned().unwrap_or_default();
@@ -205,6 +209,32 @@ fn load_one(
             .bytes_read
             .store(before + m.len(), Ordering::Relaxed);
     }
+}
+
+/// Searches Jaeger again on a thread of its own (the UI's `R`), with `progress` starting over.
+#[must_use]
+pub fn search_again(
+    store: SharedStore,
+    job: JaegerJob,
+    progress: Arc<LoadProgress>,
+) -> std::thread::JoinHandle<()> {
+    progress.files_total.fetch_add(1, Ordering::Relaxed);
+    progress.done.store(false, Ordering::Relaxed);
+    *progress.jaeger_error.lock() = None;
+    std::thread::Builder::new()
+        .name("jaeger".into())
+        .spawn(move || {
+            *progress.current.lock() = Some(PathBuf::from(&job.url));
+            if let Err(e) = fetch(&store, &job, &progress) {
+                progress.bad_files.fetch_add(1, Ordering::Relaxed);
+                progress.error(e.clone());
+                *progress.jaeger_error.lock() = Some(e);
+            }
+            progress.files_done.fetch_add(1, Ordering::Relaxed);
+            *progress.current.lock() = None;
+            progress.done.store(true, Ordering::Relaxed);
+        })
+        .expect("spawn the Jaeger search thread")
 }
 
 /// Searches Jaeger (each service, when the query names none) and stores what it finds.

@@ -39,6 +39,8 @@ pub enum Action {
     CycleSort,
     /// Show or hide the chart above a list (the trace list's latency scatter).
     ToggleChart,
+    /// On the trace list: search the Jaeger backend (`--jaeger`) with the list's filter.
+    SearchJaeger,
     /// Start typing a filter (or, in a trace, a find).
     StartFilter,
     /// Type a character into the filter.

@@ -228,6 +228,8 @@ pub struct App {
     pub clock: fn() -> u64,
     /// Loading files, when any were named (shown in the status bar).
     pub load: Option<Arc<crate::server::load::LoadProgress>>,
+    /// The Jaeger backend of `--jaeger`, searched again by `R` with the list's filter.
+    pub jaeger: Option<crate::server::load::JaegerJob>,
     /// Whether the receivers run (not with `--no-listen`).
     pub listening: bool,
 }
@@ -271,6 +273,7 @@ impl App {
             quit: false,
             clock: crate::format::now_ns,
             load: None,
+            jaeger: None,
             listening: true,
         }
     }
@@ -383,6 +386,7 @@ impl App {
                 };
                 self.show_tab(next);
             }
+            Action::SearchJaeger => self.search_jaeger(),
             Action::StartFilter => {
                 self.input_kind = InputKind::Filter;
                 self.input = self.view().filter_text();
@@ -442,6 +446,44 @@ impl App {
             Action::Click(x, y) if self.click_tab(x, y) => {}
             other => self.route(&other),
         }
+    }
+
+    /// `R`: the trace list's filter sent to Jaeger (`--jaeger`) as a search; what it finds
+    /// joins the list as it arrives, the progress in the status bar.
+    fn search_jaeger(&mut self) {
+        let Some(job) = &self.jaeger else {
+            self.cx.notice = Some(
+                "no Jaeger to search: start the viewer with --jaeger http://HOST:16686".into(),
+            );
+            return;
+        };
+        let busy = self
+            .load
+            .as_ref()
+            .is_some_and(|l| !l.done.load(std::sync::atomic::Ordering::Relaxed));
+        if busy {
+            self.cx.notice = Some("still loading: wait for it to finish".into());
+            return;
+        }
+        let filter = self.stacks[0]
+            .first()
+            .and_then(|v| v.as_any().downcast_ref::<TraceList>())
+            .and_then(|l| l.filter.clone());
+        let mut job = job.clone();
+        job.filter = filter;
+        let progress = self
+            .load
+            .get_or_insert_with(|| Arc::new(crate::server::load::LoadProgress::default()));
+        self.cx.notice = Some(format!(
+            "searching {} for {}",
+            job.url,
+            job.filter.as_deref().unwrap_or("every trace")
+        ));
+        drop(crate::server::load::search_again(
+            Arc::clone(&self.store),
+            job,
+            Arc::clone(progress),
+        ));
     }
 
     /// Applies a filter to the view shown as if typed (`--filter`), when it is valid there.

@@ -1147,3 +1147,18 @@ fn a_trace_opened_from_a_filtered_list_dims_what_did_not_match() {
     app.update(Action::Back);
     assert_eq!(list(&app).rows.len(), 1);
 }
+
+#[test]
+fn capital_r_without_jaeger_says_how_to_get_one() {
+    let mut app = app_with(three_traces(), (100, 24));
+    app.update(Action::SearchJaeger);
+    assert!(
+        app.cx
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("--jaeger http://HOST:16686"),
+        "{:?}",
+        app.cx.notice
+    );
+}

@@ -60,6 +60,12 @@ pub static KEYS: &[Binding] = &[
         what: "sort by time, duration, span count",
     },
     Binding {
+        codes: &[KeyCode::Char('R')],
+        action: Action::SearchJaeger,
+        keys: "R",
+        what: "with --jaeger: search Jaeger with the filter",
+    },
+    Binding {
         codes: &[KeyCode::Char('S')],
         action: Action::ToggleChart,
         keys: "S",
