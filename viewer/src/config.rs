@@ -74,9 +74,9 @@ pub struct Config {
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub forward_queue: u64,
 
-    /// Read traces from a Jaeger backend's query service (http://HOST:16686, api_v3): the
-    /// traces of the last --since matching --filter, up to --limit per service. Headless: print
-    /// them and exit.
+    /// Read traces from a Jaeger backend's query service, api_v3 over HTTP (http://HOST:16686)
+    /// or gRPC (grpc://HOST:16685): the traces of the last --since matching --filter, up to
+    /// --limit per service. Headless: print them and exit.
     #[arg(long, value_name = "URL")]
     pub jaeger: Option<String>,
 

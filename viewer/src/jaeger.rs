@@ -1,17 +1,20 @@
-//! A Jaeger backend as a source: its `api_v3` HTTP JSON (Jaeger 1.35 and later, v2), which
-//! answers in OTLP: services, operations, a trace search, a trace by id. Decoded at the boundary
-//! into the same payloads the receivers make.
+//! A Jaeger backend as a source: its `api_v3` (Jaeger 1.35 and later, v2), which answers in
+//! OTLP: services, a trace search, a trace by id; over HTTP JSON (`http://HOST:16686`, here) or
+//! gRPC (`grpc://HOST:16685`, `grpc`). Decoded at the boundary into the same payloads the
+//! receivers make.
 //!
 //! A query maps onto api_v3's parameters where it can (`service=`, `name=` as the operation,
 //! `duration>`/`>=`, `<`/`<=`); everything is then applied again locally, so the traces kept are
 //! exactly those the query matches. Without a service in the query, each service is searched.
+
+mod grpc;
 
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
 use crate::ingest::Payload;
-use crate::query::{Cond, Expr, Field, Op};
+use crate::query::{AttrScope, Cond, Expr, Field, Op};
 use crate::receiver::Limits;
 
 /// One request's time limit.
@@ -37,6 +40,9 @@ pub struct Search {
     /// Nanoseconds.
     pub duration_min: Option<u64>,
     pub duration_max: Option<u64>,
+    /// Attributes the traces must have (`key=value` at the top of the query; api_v3 takes
+    /// them over gRPC only, its HTTP gateway does not).
+    pub attributes: Vec<(String, String)>,
     /// How far back from now.
     pub since: Duration,
     /// Traces per service at most.
@@ -71,6 +77,13 @@ impl Search {
                 (Field::Name, Op::Eq) => s.operation = Some(c.value.text.clone()),
                 (Field::Duration, Op::Gt | Op::Ge) => s.duration_min = dur(),
                 (Field::Duration, Op::Lt | Op::Le) => s.duration_max = dur(),
+                (
+                    Field::Attr {
+                        scope: AttrScope::Any | AttrScope::Span | AttrScope::Resource,
+                        key,
+                    },
+                    Op::Eq,
+                ) => s.attributes.push((key.clone(), c.value.text.clone())),
                 _ => {}
             }
         }
@@ -78,23 +91,76 @@ impl Search {
     }
 }
 
-/// A Jaeger query service's HTTP API.
-pub struct Jaeger {
+/// A Jaeger query service's api_v3, over HTTP JSON or gRPC.
+pub enum Jaeger {
+    Http(Http),
+    Grpc(grpc::Grpc),
+}
+
+impl Jaeger {
+    /// `url` names the query service: `http://HOST:16686` (HTTP JSON, as the UI is served) or
+    /// `grpc://HOST:16685`.
+    ///
+    /// # Errors
+    /// Another scheme (no TLS yet).
+    pub fn new(url: &str, headers: Vec<(String, String)>) -> Result<Self, JaegerError> {
+        if let Some(rest) = url.strip_prefix("grpc://") {
+            return Ok(Self::Grpc(grpc::Grpc::new(url, rest, headers)?));
+        }
+        Ok(Self::Http(Http::new(url, headers)?))
+    }
+
+    /// The services Jaeger holds traces of.
+    ///
+    /// # Errors
+    /// Jaeger cannot be reached or answers with an error.
+    pub async fn services(&self) -> Result<Vec<String>, JaegerError> {
+        match self {
+            Self::Http(h) => h.services().await,
+            Self::Grpc(g) => g.services().await,
+        }
+    }
+
+    /// The traces of a search, as payloads.
+    ///
+    /// # Errors
+    /// Jaeger cannot be reached, or answers with an error or something not OTLP.
+    pub async fn find(
+        &self,
+        search: &Search,
+        now: SystemTime,
+    ) -> Result<Vec<Payload>, JaegerError> {
+        match self {
+            Self::Http(h) => h.find(search, now).await,
+            Self::Grpc(g) => g.find(search, now).await,
+        }
+    }
+
+    /// One trace by id; nothing when Jaeger does not have it.
+    ///
+    /// # Errors
+    /// Jaeger cannot be reached, or answers with an error or something not OTLP.
+    pub async fn trace(&self, id: u128) -> Result<Vec<Payload>, JaegerError> {
+        match self {
+            Self::Http(h) => h.trace(id).await,
+            Self::Grpc(g) => g.trace(id).await,
+        }
+    }
+}
+
+/// api_v3's HTTP JSON gateway.
+pub struct Http {
     client: reqwest::Client,
     base: String,
     headers: Vec<(String, String)>,
     limits: Limits,
 }
 
-impl Jaeger {
-    /// `url` is the query service's base, as the UI is served: `http://HOST:16686`.
-    ///
-    /// # Errors
-    /// The URL is not `http://…` (no TLS yet).
-    pub fn new(url: &str, headers: Vec<(String, String)>) -> Result<Self, JaegerError> {
+impl Http {
+    fn new(url: &str, headers: Vec<(String, String)>) -> Result<Self, JaegerError> {
         if !url.starts_with("http://") {
             return Err(JaegerError(format!(
-                "--jaeger {url:?}: write http://HOST:16686 (the query service; no TLS yet)"
+                "--jaeger {url:?}: write http://HOST:16686 or grpc://HOST:16685 (the query service; no TLS yet)"
             )));
         }
         let client = reqwest::Client::builder()
@@ -271,11 +337,19 @@ mod tests {
         assert_eq!(search("not service=api").service, None);
         assert_eq!(search("service~ap").service, None);
         assert_eq!(search("status=error").service, None);
+        let s = search("service=api and http.route=/cart and resource.host.name=h1");
+        assert_eq!(
+            s.attributes,
+            vec![
+                ("http.route".to_owned(), "/cart".to_owned()),
+                ("host.name".to_owned(), "h1".to_owned())
+            ]
+        );
     }
 
     #[test]
     fn answers_in_chunks_and_errors() {
-        let j = Jaeger::new("http://127.0.0.1:1", Vec::new()).unwrap();
+        let j = Http::new("http://127.0.0.1:1", Vec::new()).unwrap();
         let chunk = |name: &str| {
             format!(
                 r#"{{"result":{{"resourceSpans":[{{"resource":{{}},"scopeSpans":[{{"scope":{{}},"spans":[{{"traceId":"000000000000009600000000000000a0","spanId":"00000000000000b4","parentSpanId":"","name":"{name}","kind":2,"startTimeUnixNano":"1000","endTimeUnixNano":"2000","status":{{"code":2}}}}]}}]}}]}}}}"#
@@ -295,5 +369,9 @@ mod tests {
                 .is_empty()
         );
         assert!(Jaeger::new("https://x", Vec::new()).is_err());
+        assert!(matches!(
+            Jaeger::new("grpc://127.0.0.1:16685", Vec::new()),
+            Ok(Jaeger::Grpc(_))
+        ));
     }
 }

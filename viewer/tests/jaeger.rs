@@ -32,6 +32,7 @@ struct Jaeger {
     child: Child,
     otlp_grpc: u16,
     query_http: u16,
+    query_grpc: u16,
 }
 
 impl Drop for Jaeger {
@@ -97,8 +98,9 @@ exporters:
         child,
         otlp_grpc,
         query_http,
+        query_grpc,
     };
-    for port in [otlp_grpc, query_http] {
+    for port in [otlp_grpc, query_http, query_grpc] {
         let mut up = false;
         for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -265,6 +267,23 @@ async fn forwarded_to_jaeger_then_read_back_with_the_same_trees() {
         "{errors}"
     );
 
+    // The same over api_v3's gRPC; there, attributes go to Jaeger's search too.
+    let grpc = format!("grpc://127.0.0.1:{}", jaeger.query_grpc);
+    let (code, over_grpc, stderr) = jaeger_report(&grpc, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        traces_of(&over_grpc),
+        traces_of(&found),
+        "gRPC and HTTP agree"
+    );
+    let (code, billing, stderr) = jaeger_report(&grpc, &["--filter", "service.name=billing"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        billing.starts_with(&format!("trace {} 2 spans", "03".repeat(16))),
+        "{billing}"
+    );
+    assert_eq!(billing.matches("\ntrace ").count(), 0, "{billing}");
+
     // A trace by its id.
     let id = "03".repeat(16);
     let (code, one, stderr) = jaeger_report(&url, &["--filter", &format!("trace={id}")]);
@@ -349,9 +368,11 @@ async fn forwarded_to_jaeger_then_read_back_with_the_same_trees() {
     );
     assert!(report.contains("not forwarded"), "{report}");
 
-    // And Jaeger gone is a plain error.
-    let (code, _, stderr) = jaeger_report(&url, &[]);
-    assert_eq!(code, 1);
-    assert!(stderr.contains("unreachable"), "{stderr}");
+    // And Jaeger gone is a plain error, over either.
+    for url in [&url, &grpc] {
+        let (code, _, stderr) = jaeger_report(url, &[]);
+        assert_eq!(code, 1, "{url}");
+        assert!(stderr.contains("unreachable"), "{url}: {stderr}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
