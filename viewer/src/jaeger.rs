@@ -94,7 +94,7 @@ impl Search {
 /// A Jaeger query service's api_v3, over HTTP JSON or gRPC.
 pub enum Jaeger {
     Http(Http),
-    Grpc(grpc::Grpc),
+    Grpc(Box<grpc::Grpc>),
 }
 
 impl Jaeger {
@@ -105,7 +105,7 @@ impl Jaeger {
     /// Another scheme (no TLS yet).
     pub fn new(url: &str, headers: Vec<(String, String)>) -> Result<Self, JaegerError> {
         if let Some(rest) = url.strip_prefix("grpc://") {
-            return Ok(Self::Grpc(grpc::Grpc::new(url, rest, headers)?));
+            return Ok(Self::Grpc(Box::new(grpc::Grpc::new(url, rest, headers)?)));
         }
         Ok(Self::Http(Http::new(url, headers)?))
     }

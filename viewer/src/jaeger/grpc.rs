@@ -134,7 +134,9 @@ impl<T> Decoder for Raw<T> {
 
 /// The gRPC query service of one Jaeger.
 pub struct Grpc {
-    channel: tonic::transport::Channel,
+    /// Connected on first use (a channel needs the async runtime).
+    endpoint: tonic::transport::Endpoint,
+    channel: std::sync::OnceLock<tonic::transport::Channel>,
     name: String,
     headers: Vec<(String, String)>,
     limits: Limits,
@@ -142,13 +144,13 @@ pub struct Grpc {
 
 impl Grpc {
     pub fn new(url: &str, rest: &str, headers: Vec<(String, String)>) -> Result<Self, JaegerError> {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{rest}"))
+        let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{rest}"))
             .map_err(|e| JaegerError(format!("--jaeger {url:?}: {e}")))?
             .timeout(super::TIMEOUT)
-            .connect_timeout(Duration::from_secs(10))
-            .connect_lazy();
+            .connect_timeout(Duration::from_secs(10));
         Ok(Self {
-            channel,
+            endpoint,
+            channel: std::sync::OnceLock::new(),
             name: url.to_owned(),
             headers,
             limits: Limits::default(),
@@ -185,7 +187,11 @@ impl Grpc {
     }
 
     async fn ready(&self) -> Result<tonic::client::Grpc<tonic::transport::Channel>, JaegerError> {
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        let channel = self
+            .channel
+            .get_or_init(|| self.endpoint.connect_lazy())
+            .clone();
+        let mut grpc = tonic::client::Grpc::new(channel);
         grpc.ready().await.map_err(|e| {
             JaegerError(format!(
                 "Jaeger at {}: unreachable (is it running? is the port the query service's gRPC port, 16685?): {e}",
