@@ -345,6 +345,33 @@ async fn forwarded_to_jaeger_then_read_back_with_the_same_trees() {
         screen("│ 1 traces · filter: checkout");
         keys(&["R"]);
         screen("│ 3 traces · filter: checkout");
+        // A span of billing's trace reaches Jaeger late; opening the trace asks Jaeger for it
+        // by id, and the late span joins.
+        let mut late = trace(3, "billing");
+        let spans = &mut late.resource_spans[0].scope_spans[0].spans;
+        spans.truncate(1);
+        spans[0].span_id = vec![9; 8];
+        spans[0].parent_span_id = vec![1; 8];
+        spans[0].name = "late".into();
+        TraceServiceClient::connect(format!("http://127.0.0.1:{}", jaeger.otlp_grpc))
+            .await
+            .unwrap()
+            .export(late)
+            .await
+            .unwrap();
+        let id = "03".repeat(16);
+        for _ in 0..100 {
+            let (_, out, _) = jaeger_report(&url, &["--filter", &format!("trace={id}")]);
+            if out.starts_with(&format!("trace {id} 3 spans")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        keys(&["g", "Enter"]);
+        let opened = screen("billing: checkout · ");
+        assert!(opened.contains(&format!("trace {id}")), "{opened}");
+        let grown = screen(" · 3 spans");
+        assert!(grown.contains("late"), "{grown}");
         let _ = Command::new("tmux")
             .args(["kill-session", "-t", &session])
             .status();

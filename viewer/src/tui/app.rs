@@ -18,7 +18,7 @@ use super::action::Action;
 use super::keymap::{Binding, Mode};
 use super::layout::{Areas, Shape, layout};
 use super::theme::put;
-use super::views::{LogList, MetricList, TraceList};
+use super::views::{LogList, MetricList, TraceList, TraceView};
 use super::{help, status_bar};
 use crate::ingest::Counters;
 use crate::server::{SharedStore, Totals};
@@ -448,6 +448,29 @@ impl App {
         }
     }
 
+    /// With `--jaeger`: asks Jaeger for one trace by id, in the background (quietly: nothing
+    /// found is nothing to say).
+    fn fetch_trace(&mut self, id: crate::model::TraceId) {
+        let Some(job) = &self.jaeger else { return };
+        let busy = self
+            .load
+            .as_ref()
+            .is_some_and(|l| !l.done.load(std::sync::atomic::Ordering::Relaxed));
+        if busy {
+            return;
+        }
+        let mut job = job.clone();
+        job.filter = Some(format!("trace={id:032x}"));
+        let progress = self
+            .load
+            .get_or_insert_with(|| Arc::new(crate::server::load::LoadProgress::default()));
+        drop(crate::server::load::search_again(
+            Arc::clone(&self.store),
+            job,
+            Arc::clone(progress),
+        ));
+    }
+
     /// `R`: the trace list's filter sent to Jaeger (`--jaeger`) as a search; what it finds
     /// joins the list as it arrives, the progress in the status bar.
     fn search_jaeger(&mut self) {
@@ -615,8 +638,21 @@ impl App {
             }
             // A new view catches up with the data at once, so it never draws empty.
             Outcome::Open(view) => {
+                // A trace opened from the list, with a Jaeger to ask: fetched again by id, so
+                // spans Jaeger got since the search join it.
+                let opened = (i == 0 && self.stacks[i].len() == 1)
+                    .then(|| {
+                        view.as_any()
+                            .downcast_ref::<TraceView>()
+                            .map(|v| v.trace_id)
+                    })
+                    .flatten();
                 self.stacks[i].push(view);
                 self.refresh_view(&store, Instant::now());
+                drop(store);
+                if let Some(id) = opened {
+                    self.fetch_trace(id);
+                }
             }
             Outcome::Goto(tab, view) => {
                 let stack = &mut self.stacks[tab.index()];
