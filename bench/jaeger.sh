@@ -41,47 +41,8 @@ OTLP=$(free_port)
 OTLP_HTTP=$(free_port)
 QUERY=$(free_port)
 QUERY_GRPC=$(free_port)
-cat >"$TMP/jaeger.yaml" <<YAML
-service:
-  extensions: [jaeger_storage, jaeger_query]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [jaeger_storage_exporter]
-  telemetry:
-    metrics:
-      level: none
-    logs:
-      level: warn
-extensions:
-  jaeger_query:
-    storage:
-      traces: memstore
-    http:
-      endpoint: 127.0.0.1:$QUERY
-    grpc:
-      endpoint: 127.0.0.1:$QUERY_GRPC
-  jaeger_storage:
-    backends:
-      memstore:
-        memory:
-          max_traces: 100000
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$OTLP
-        max_recv_msg_size_mib: 64
-      http:
-        endpoint: 127.0.0.1:$OTLP_HTTP
-processors:
-  batch:
-exporters:
-  jaeger_storage_exporter:
-    trace_storage: memstore
-YAML
-"$JAEGER" --config "$TMP/jaeger.yaml" >"$TMP/jaeger.log" 2>&1 &
+JAEGER_OTLP_GRPC=$OTLP JAEGER_OTLP_HTTP=$OTLP_HTTP JAEGER_QUERY_HTTP=$QUERY JAEGER_QUERY_GRPC=$QUERY_GRPC \
+    "$JAEGER" --config scripts/jaeger-memory.yaml >"$TMP/jaeger.log" 2>&1 &
 JAEGER_PID=$!
 wait_port "$OTLP"
 wait_port "$QUERY"

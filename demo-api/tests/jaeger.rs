@@ -30,16 +30,16 @@ impl Drop for Jaeger {
 }
 
 /// Jaeger on free loopback ports: (process, OTLP/gRPC port, query HTTP port).
-fn start_jaeger(bin: &str, dir: &std::path::Path) -> (Jaeger, u16, u16) {
+fn start_jaeger(bin: &str) -> (Jaeger, u16, u16) {
     let [otlp_grpc, otlp_http, query_http, query_grpc] = [0; 4].map(|_| free_port());
-    let config = format!(
-        "service:\n  extensions: [jaeger_storage, jaeger_query]\n  pipelines:\n    traces:\n      receivers: [otlp]\n      processors: [batch]\n      exporters: [jaeger_storage_exporter]\n  telemetry:\n    metrics:\n      level: none\n    logs:\n      level: warn\nextensions:\n  jaeger_query:\n    storage:\n      traces: memstore\n    http:\n      endpoint: 127.0.0.1:{query_http}\n    grpc:\n      endpoint: 127.0.0.1:{query_grpc}\n  jaeger_storage:\n    backends:\n      memstore:\n        memory:\n          max_traces: 10000\nreceivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 127.0.0.1:{otlp_grpc}\n      http:\n        endpoint: 127.0.0.1:{otlp_http}\nprocessors:\n  batch:\n    timeout: 50ms\nexporters:\n  jaeger_storage_exporter:\n    trace_storage: memstore\n"
-    );
-    let path = dir.join("jaeger.yaml");
-    std::fs::write(&path, config).unwrap();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/jaeger-memory.yaml");
     let child = Command::new(bin)
         .arg("--config")
-        .arg(&path)
+        .arg(config)
+        .env("JAEGER_OTLP_GRPC", otlp_grpc.to_string())
+        .env("JAEGER_OTLP_HTTP", otlp_http.to_string())
+        .env("JAEGER_QUERY_HTTP", query_http.to_string())
+        .env("JAEGER_QUERY_GRPC", query_grpc.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -91,10 +91,7 @@ async fn demo_traces_forwarded_to_jaeger_read_back_as_the_same_trees() {
         eprintln!("skipped: VIEWER_TEST_JAEGER not set (scripts/test.sh builds Jaeger with Go)");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("demo-jaeger-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let (_jaeger, otlp, query) = start_jaeger(&bin, &dir);
+    let (_jaeger, otlp, query) = start_jaeger(&bin);
 
     // The demos → a viewer → Jaeger.
     let forward = format!("grpc://127.0.0.1:{otlp}");
@@ -137,5 +134,4 @@ async fn demo_traces_forwarded_to_jaeger_read_back_as_the_same_trees() {
     }
     assert_eq!(got, want, "Jaeger's trees are the viewer's");
     drop(edge.shutdown().await);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -267,7 +267,11 @@ impl Ingest {
     ) -> Result<(), Refusal> {
         let payload = payload.into();
         let signal = payload.signal();
-        let items = payload.items() as u64;
+        let items = if self.recorder.is_some() {
+            payload.items() as u64
+        } else {
+            0
+        };
         self.send(payload).await?;
         if let (Some(recorder), Some(raw)) = (&self.recorder, raw) {
             recorder

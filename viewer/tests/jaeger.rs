@@ -42,54 +42,16 @@ impl Drop for Jaeger {
     }
 }
 
-fn start_jaeger(bin: &str, dir: &std::path::Path) -> Jaeger {
+fn start_jaeger(bin: &str) -> Jaeger {
     let [otlp_grpc, otlp_http, query_http, query_grpc] = [0; 4].map(|_| free_port());
-    let config = format!(
-        r#"service:
-  extensions: [jaeger_storage, jaeger_query]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [jaeger_storage_exporter]
-  telemetry:
-    metrics:
-      level: none
-    logs:
-      level: warn
-extensions:
-  jaeger_query:
-    storage:
-      traces: memstore
-    http:
-      endpoint: 127.0.0.1:{query_http}
-    grpc:
-      endpoint: 127.0.0.1:{query_grpc}
-  jaeger_storage:
-    backends:
-      memstore:
-        memory:
-          max_traces: 10000
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:{otlp_grpc}
-      http:
-        endpoint: 127.0.0.1:{otlp_http}
-processors:
-  batch:
-    timeout: 50ms
-exporters:
-  jaeger_storage_exporter:
-    trace_storage: memstore
-"#
-    );
-    let path = dir.join("jaeger.yaml");
-    std::fs::write(&path, config).unwrap();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/jaeger-memory.yaml");
     let child = Command::new(bin)
         .arg("--config")
-        .arg(&path)
+        .arg(config)
+        .env("JAEGER_OTLP_GRPC", otlp_grpc.to_string())
+        .env("JAEGER_OTLP_HTTP", otlp_http.to_string())
+        .env("JAEGER_QUERY_HTTP", query_http.to_string())
+        .env("JAEGER_QUERY_GRPC", query_grpc.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -213,10 +175,7 @@ async fn forwarded_to_jaeger_then_read_back_with_the_same_trees() {
         eprintln!("skipped: VIEWER_TEST_JAEGER not set (scripts/test.sh builds Jaeger with Go)");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("viewer-jaeger-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let jaeger = start_jaeger(&bin, &dir);
+    let jaeger = start_jaeger(&bin);
     let forward = format!("grpc://127.0.0.1:{}", jaeger.otlp_grpc);
     let edge = Viewer::start(config(&["--forward", &forward, "--forward-queue", "4"]))
         .await
@@ -401,5 +360,4 @@ async fn forwarded_to_jaeger_then_read_back_with_the_same_trees() {
         assert_eq!(code, 1, "{url}");
         assert!(stderr.contains("unreachable"), "{url}: {stderr}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
