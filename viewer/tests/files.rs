@@ -79,7 +79,10 @@ async fn python_sdk_data_saved_and_kept_opens_as_it_was_received() {
     let viewer = Viewer::start(config(&["--save", saved_s, "--data-dir", data_s]))
         .await
         .unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/export.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/python/export.py"
+    );
     let (grpc, http) = (
         format!("http://{}", viewer.grpc_addr()),
         format!("http://{}", viewer.http_addr()),

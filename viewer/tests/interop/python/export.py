@@ -2,15 +2,16 @@
 
 Usage: export.py GRPC_ENDPOINT HTTP_ENDPOINT
 
-For each transport, OTLP/gRPC (service "py-grpc") and OTLP/HTTP protobuf (service "py-http"):
-- a nested trace: "GET /py" [server] with a child "query" [client] that fails ("db down");
+For each transport, OTLP/gRPC (service "py-grpc") and OTLP/HTTP protobuf, gzip-compressed
+(service "py-http-gzip"), the scenario of viewer/tests/interop/mod.rs:
+- a nested trace: "GET /interop" [server] with a child "query" [client] that fails ("db down");
 - a `requests` counter: 3 then 4 with endpoint="a b", 5 with endpoint=x (a collection between
   the two adds; cumulative over gRPC, delta over HTTP, so both read 7 and 5);
-- a `py.latency` histogram in ms, bounds 10, 50, 100: 5, 20, 30, 40, 60, 70, 80, 200
+- a `interop.latency` histogram in ms, bounds 10, 50, 100: 5, 20, 30, 40, 60, 70, 80, 200
   (count 8, sum 505; p50 in (10, 50]), split over the two collections;
-- a warning log record, "order failed over <transport>", emitted inside the "GET /py" span.
+- a warning log record, "order failed over <transport>", emitted inside the "GET /interop" span.
 
-Prints one line per transport, `<transport> <trace id> <span id>`: the ids of "GET /py", which
+Prints one line per transport, `<transport> <trace id> <span id>`: the ids of "GET /interop", which
 the log record must carry.
 """
 
@@ -22,6 +23,7 @@ from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
     OTLPMetricExporter as GrpcMetrics,
 )
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
+from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogs
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
     OTLPMetricExporter as HttpMetrics,
@@ -57,23 +59,23 @@ def export(transport, spans, metrics, logs):
     meter = meter_provider.get_meter("interop")
     requests = meter.create_counter("requests", unit="1", description="incoming requests")
     latency = meter.create_histogram(
-        "py.latency", unit="ms", explicit_bucket_boundaries_advisory=[10.0, 50.0, 100.0]
+        "interop.latency", unit="ms", explicit_bucket_boundaries_advisory=[10.0, 50.0, 100.0]
     )
     requests.add(3, {"endpoint": "a b"})
     requests.add(5, {"endpoint": "x"})
     for v in [5, 20, 30, 40]:
-        latency.record(v, {"route": "/py"})
+        latency.record(v, {"route": "/interop"})
     meter_provider.force_flush()
     requests.add(4, {"endpoint": "a b"})
     for v in [60, 70, 80, 200]:
-        latency.record(v, {"route": "/py"})
+        latency.record(v, {"route": "/interop"})
 
     logger = logging.getLogger(f"interop.{transport}")
     logger.propagate = False
     logger.addHandler(LoggingHandler(logger_provider=logger_provider))
 
     tracer = tracer_provider.get_tracer("interop")
-    with tracer.start_as_current_span("GET /py", kind=SpanKind.SERVER) as root:
+    with tracer.start_as_current_span("GET /interop", kind=SpanKind.SERVER) as root:
         root.set_attribute("http.request.method", "GET")
         logger.warning("order failed over %s", transport)
         with tracer.start_as_current_span("query", kind=SpanKind.CLIENT) as child:
@@ -94,8 +96,12 @@ export(
     GrpcLogs(endpoint=grpc_endpoint, insecure=True),
 )
 export(
-    "http",
-    HttpSpans(endpoint=http_endpoint + "/v1/traces"),
-    HttpMetrics(endpoint=http_endpoint + "/v1/metrics", preferred_temporality=DELTA),
-    HttpLogs(endpoint=http_endpoint + "/v1/logs"),
+    "http-gzip",
+    HttpSpans(endpoint=http_endpoint + "/v1/traces", compression=Compression.Gzip),
+    HttpMetrics(
+        endpoint=http_endpoint + "/v1/metrics",
+        preferred_temporality=DELTA,
+        compression=Compression.Gzip,
+    ),
+    HttpLogs(endpoint=http_endpoint + "/v1/logs", compression=Compression.Gzip),
 )
