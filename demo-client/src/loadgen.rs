@@ -140,6 +140,9 @@ pub struct LoadOptions {
     /// Compress requests with gzip.
     #[arg(long)]
     pub gzip: bool,
+    /// The `service.name` every request's resource carries.
+    #[arg(long, default_value = "loadgen")]
+    pub service: String,
     #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
     pub protocol: Protocol,
 }
@@ -524,6 +527,7 @@ pub async fn run(
     if opts.signal == Signal::Metrics && opts.traces.is_some() {
         anyhow::bail!("--traces counts traces; for metrics, use --requests or --duration");
     }
+    template::set_service(&opts.service);
     let start_unix_nano = unix_nanos();
     let interval = (opts.rate > 0).then(|| {
         #[allow(clippy::cast_precision_loss)]

@@ -218,11 +218,23 @@ pub fn request(
     }
 }
 
+/// The `service.name` of every request this process makes (`loadgen --service`), set once
+/// before the first.
+static SERVICE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names the service every request of this process carries; the first name set stays.
+pub fn set_service(name: &str) {
+    let _ = SERVICE.set(name.to_owned());
+}
+
 /// The resource attributes every request carries.
 #[must_use]
 pub fn resource_attributes() -> Vec<KeyValue> {
     vec![
-        str_kv("service.name", "loadgen"),
+        str_kv(
+            "service.name",
+            SERVICE.get().map_or("loadgen", String::as_str),
+        ),
         str_kv("service.version", "0.1.0"),
         str_kv("host.name", "loadgen-host"),
         str_kv("telemetry.sdk.language", "rust"),
