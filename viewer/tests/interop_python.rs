@@ -29,6 +29,8 @@ async fn python_sdk_exports_all_three_signals_over_grpc_and_http() {
     assert_eq!(transports, ["grpc", "http-gzip"]);
     viewer.flush().await;
     interop::check_store(&viewer, &sent);
+    interop::check_spans(&viewer, &sent);
+    interop::check_histograms(&viewer, "py", &sent);
     let report = viewer.shutdown().await;
     eprintln!("{report}");
     for s in &sent {
