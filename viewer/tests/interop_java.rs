@@ -29,9 +29,23 @@ struct Run {
     requests: Vec<(String, String)>,
 }
 
-/// Starts the server under the agent, exporting to `endpoint`, sends it the requests, stops
-/// it and waits for the JVM to exit (its shutdown exports what is left).
+/// Whether the store holds every one of `traces` with its three spans.
+fn complete(viewer: &Viewer, traces: &[(String, String)]) -> bool {
+    let store = viewer.store().lock();
+    traces.iter().all(|(trace, _)| {
+        let id = u128::from_str_radix(trace, 16).unwrap();
+        store
+            .find(id)
+            .and_then(|t| store.trace(t))
+            .is_some_and(|t| t.span_count() == 3)
+    })
+}
+
+/// Starts the server under the agent, exporting to `endpoint`, sends it the requests, waits
+/// for their spans to reach the viewer (so the requests have ended, and the agent has recorded
+/// their metrics), stops it and waits for the JVM to exit (its shutdown exports what is left).
 async fn run(
+    viewer: &Viewer,
     launcher: &str,
     transport: &'static str,
     protocol: &str,
@@ -109,6 +123,10 @@ async fn run(
             "{service}: /backend received traceparent {body:?}"
         );
         requests.push((parts[1].to_owned(), parts[2].to_owned()));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !complete(viewer, &requests) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     http.get(format!("http://127.0.0.1:{port}/stop"))
         .send()
@@ -189,6 +207,7 @@ async fn java_agent_exports_all_three_signals_over_grpc_and_http() {
     // Both JVMs at once: the agent's start dominates.
     let (grpc, http) = tokio::join!(
         run(
+            &viewer,
             &launcher,
             "grpc",
             "grpc",
@@ -196,6 +215,7 @@ async fn java_agent_exports_all_three_signals_over_grpc_and_http() {
             format!("http://{}", viewer.grpc_addr()),
         ),
         run(
+            &viewer,
             &launcher,
             "http-gzip",
             "http/protobuf",
@@ -206,23 +226,13 @@ async fn java_agent_exports_all_three_signals_over_grpc_and_http() {
     eprintln!("JVMs done after {:?}", began.elapsed());
     let runs = [grpc, http];
 
-    // The JVMs exported at shutdown; wait for the viewer to have taken it all in.
+    // The JVMs exported the rest at shutdown: wait for the viewer to have taken it all in.
     let expected_logs = runs.len() * REQUESTS;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         viewer.flush().await;
-        let ready = {
-            let store = viewer.store().lock();
-            runs.iter().all(|r| {
-                r.requests.iter().all(|(trace, _)| {
-                    let id = u128::from_str_radix(trace, 16).unwrap();
-                    store
-                        .find(id)
-                        .and_then(|t| store.trace(t))
-                        .is_some_and(|t| t.span_count() == 3)
-                })
-            }) && store.logs.len() >= expected_logs
-        };
+        let ready = runs.iter().all(|r| complete(&viewer, &r.requests))
+            && viewer.store().lock().logs.len() >= expected_logs;
         if ready || Instant::now() > deadline {
             break;
         }
