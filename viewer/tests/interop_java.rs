@@ -21,8 +21,9 @@ use viewer::{Config, Viewer};
 /// Requests sent to each JVM's `GET /interop`.
 const REQUESTS: usize = 3;
 
-/// One JVM's run: its transport (`OTEL_EXPORTER_OTLP_PROTOCOL`), compression, and the
-/// `(trace id, client span id)` of each request, as `/backend` received them.
+/// One JVM's run: its transport (`grpc` or `http-gzip`, also in its log bodies), its service
+/// name (`java-<transport>`), and the `(trace id, client span id)` of each request, as
+/// `/backend` received them.
 struct Run {
     transport: &'static str,
     service: String,
