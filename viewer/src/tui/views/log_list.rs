@@ -23,8 +23,9 @@ use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{Cells, DIM, HEADER, SELECTED, TITLE, put, service_color, severity_style};
 
-/// How often the list is rebuilt from the store while following, at most.
-const REFRESH_EVERY: Duration = Duration::from_millis(200);
+/// How often the list is rebuilt from the store while following, at most (and never more often
+/// than every ten times what the last rebuild took).
+const REFRESH_EVERY: Duration = Duration::from_millis(50);
 
 const TIME_W: u16 = 13;
 const SEVERITY_W: u16 = 6;

@@ -22,8 +22,9 @@ use crate::tui::save;
 use crate::tui::theme::{Cells, DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
 use crate::tui::widgets::scatter::{Point as ScatterPoint, Scatter};
 
-/// How often the list is rebuilt from the store while following, at most.
-const REFRESH_EVERY: Duration = Duration::from_millis(200);
+/// How often the list is rebuilt from the store while following, at most (and never more often
+/// than every ten times what the last rebuild took).
+const REFRESH_EVERY: Duration = Duration::from_millis(50);
 /// How often the filter is re-run over the whole store while following, at most.
 const REFILTER_EVERY: Duration = Duration::from_secs(1);
 
