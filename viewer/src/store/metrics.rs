@@ -6,6 +6,7 @@
 //! most `max_series` series (points of further series are dropped and counted), at most
 //! `max_points` points a series, and an approximate size cap. Plain data: no async, no terminal.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::mem::size_of;
@@ -394,25 +395,24 @@ fn merge(a: &PointValue, b: &PointValue) -> Option<PointValue> {
                 counts,
             })))
         }
-        (PointValue::ExpHistogram(x), PointValue::ExpHistogram(y)) if x.scale == y.scale => {
-            let (positive_offset, positive) = add_buckets(
-                x.positive_offset,
-                &x.positive,
-                y.positive_offset,
-                &y.positive,
-            )?;
-            let (negative_offset, negative) = add_buckets(
-                x.negative_offset,
-                &x.negative,
-                y.negative_offset,
-                &y.negative,
-            )?;
+        (PointValue::ExpHistogram(x), PointValue::ExpHistogram(y)) => {
+            // Different scales (an SDK picks each point's scale to fit its values): both are
+            // taken down to the coarser one, as the OpenTelemetry SDKs merge them.
+            let scale = x.scale.min(y.scale);
+            let shift = |h: &ExpHistogram| u32::try_from(h.scale - scale).unwrap_or(u32::MAX);
+            let (xs, ys) = (shift(x), shift(y));
+            let (xpo, xp) = downscale(x.positive_offset, &x.positive, xs)?;
+            let (ypo, yp) = downscale(y.positive_offset, &y.positive, ys)?;
+            let (xno, xn) = downscale(x.negative_offset, &x.negative, xs)?;
+            let (yno, yn) = downscale(y.negative_offset, &y.negative, ys)?;
+            let (positive_offset, positive) = add_buckets(xpo, &xp, ypo, &yp)?;
+            let (negative_offset, negative) = add_buckets(xno, &xn, yno, &yn)?;
             Some(PointValue::ExpHistogram(Box::new(ExpHistogram {
                 count: x.count.saturating_add(y.count),
                 sum: add_opt(x.sum, y.sum),
                 min: min_opt(x.min, y.min),
                 max: max_opt(x.max, y.max),
-                scale: x.scale,
+                scale,
                 zero_count: x.zero_count.saturating_add(y.zero_count),
                 positive_offset,
                 positive,
@@ -422,6 +422,25 @@ fn merge(a: &PointValue, b: &PointValue) -> Option<PointValue> {
         }
         _ => None,
     }
+}
+
+/// A run of exponential buckets taken `shift` scales coarser: bucket index `i` becomes
+/// `i >> shift` (floor, negative indexes too), so 2^shift neighbours fall into one bucket.
+fn downscale(offset: i32, buckets: &[u64], shift: u32) -> Option<(i32, Cow<'_, [u64]>)> {
+    if shift == 0 || buckets.is_empty() {
+        return Some((offset, Cow::Borrowed(buckets)));
+    }
+    // Past 63 every index of an i32 lands in bucket 0 or -1.
+    let shift = shift.min(63);
+    let first = i64::from(offset) >> shift;
+    let last = (i64::from(offset) + i64::try_from(buckets.len()).ok()? - 1) >> shift;
+    let mut out = vec![0u64; usize::try_from(last - first + 1).ok()?];
+    for (i, c) in buckets.iter().enumerate() {
+        let at = ((i64::from(offset) + i64::try_from(i).ok()?) >> shift) - first;
+        let slot = &mut out[usize::try_from(at).ok()?];
+        *slot = slot.saturating_add(*c);
+    }
+    Some((i32::try_from(first).ok()?, Cow::Owned(out)))
 }
 
 /// Two runs of exponential buckets added, aligned by their offsets.
@@ -690,6 +709,64 @@ mod tests {
             add_buckets(-1, &[1], 0, &[1, 1]),
             Some((-1, vec![1, 1, 1].into()))
         );
+    }
+
+    #[test]
+    fn delta_exponential_histograms_of_different_scales_accumulate_at_the_coarser() {
+        let mut c = Catalog::default();
+        let mut m = Metrics::new(100, 100);
+        let exp = |t: u64, scale: i32, offset: i32, positive: &[u64], negative: &[u64]| NewPoint {
+            attrs: Vec::new(),
+            start: t - 10,
+            time: t,
+            value: PointValue::ExpHistogram(Box::new(ExpHistogram {
+                count: positive.iter().chain(negative).sum::<u64>() + 1,
+                sum: Some(1.0),
+                min: None,
+                max: None,
+                scale,
+                zero_count: 1,
+                positive_offset: offset,
+                positive: positive.into(),
+                negative_offset: -3,
+                negative: negative.into(),
+            })),
+            exemplars: Vec::new(),
+        };
+        let kind = MetricKind::ExpHistogram { delta: true };
+        // Scale 1 buckets 0..3 are scale 0 buckets 0, 0, 1, 1; negative -3..0 are -2, -1, -1, 0.
+        m.ingest(
+            &mut c,
+            batch(
+                "a",
+                "e",
+                kind,
+                vec![exp(10, 1, 0, &[1, 2, 3, 4], &[1, 1, 1, 1])],
+            ),
+        );
+        m.ingest(
+            &mut c,
+            batch("a", "e", kind, vec![exp(20, 0, 1, &[5], &[])]),
+        );
+        let series = m.series(0).unwrap();
+        assert_eq!((series.points.len(), series.resets), (2, 0));
+        let last = series.points.back().unwrap();
+        assert_eq!(last.start, 0);
+        let PointValue::ExpHistogram(got) = &last.value else {
+            panic!("exponential histogram")
+        };
+        assert_eq!(
+            (got.count, got.sum, got.zero_count, got.scale),
+            (21, Some(2.0), 2, 0)
+        );
+        assert_eq!((got.positive_offset, &*got.positive), (0, &[3, 12][..]));
+        assert_eq!((got.negative_offset, &*got.negative), (-2, &[1, 2, 1][..]));
+        // The coarser point first: the finer one is taken down to it.
+        assert_eq!(
+            downscale(-1, &[1, 1, 1, 1, 1], 2),
+            Some((-1, Cow::Owned(vec![1, 4])))
+        );
+        assert_eq!(downscale(5, &[7], 0), Some((5, Cow::Borrowed(&[7][..]))));
     }
 
     #[test]
