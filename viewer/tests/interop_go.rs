@@ -26,6 +26,8 @@ async fn go_sdk_exports_all_three_signals_over_grpc_and_http() {
     assert_eq!(transports, ["grpc-gzip", "http"]);
     viewer.flush().await;
     interop::check_store(&viewer, &sent);
+    interop::check_spans(&viewer, &sent);
+    interop::check_histograms(&viewer, "go", &sent);
     let report = viewer.shutdown().await;
     eprintln!("{report}");
     for s in &sent {
