@@ -32,7 +32,7 @@ import time
 
 import pyte
 
-MARKER = "any other key closes"  # in the help panel's title
+MARKER = "keys · j/k scroll"  # the start of the help panel's title (viewer/src/tui/help.rs)
 COLS, ROWS = 160, 48
 
 
@@ -54,7 +54,7 @@ class Screen:
         """The chunks that arrive within `timeout` (at least one unless none does)."""
         chunks = []
         while True:
-            ready, _, _ = select.select([self.fd], [], [], timeout if not chunks else 0)
+            ready, _, _ = select.select([self.fd], [], [], timeout if not chunks else 0.002)
             if not ready:
                 return chunks
             try:
@@ -88,9 +88,10 @@ class Screen:
         return seen
 
     def wait_for(self, text, shown, timeout):
-        """Waits until `text` is (or is no longer) on the screen; returns when it was."""
-        if self.shows(text) == shown:
-            return time.monotonic()
+        """Waits until `text` is (or is no longer) on the screen; returns when it was.
+
+        The screen is not looked at before reading: building pyte's display takes milliseconds,
+        and a chunk is stamped when it is read, so looking first would stamp it late."""
         deadline = time.monotonic() + timeout
         while not self.closed:
             left = deadline - time.monotonic()
