@@ -492,6 +492,10 @@ listed() {
     echo "$(nproc) cores; a burst of $BURST typical spans ($((CHILD_SPANS + 1))-span traces, 14 attributes, $WORKERS loadgen workers as fast as acknowledged), then one trace of service \"marker\"; keys typed for ${LISTED_SECONDS} s under $RATE spans/s; $ROUNDS round(s)"
     printf "%-8s %5s %10s  %s\n" receiver round listed-ms "key-to-screen (terminal UIs)"
     printf "%s\n" "${rows[@]}"
+    if printf "%s\n" "${rows[@]}" | grep -q ' never '; then
+        log "a marker trace was never listed"
+        exit 1
+    fi
 }
 
 case ${1:-compare} in
