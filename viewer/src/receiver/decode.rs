@@ -1,4 +1,5 @@
-//! OTLP/protobuf trace export requests decoded straight into our model.
+//! OTLP/protobuf trace export requests decoded straight into our model (and, in [`log_request`], log
+//! export requests).
 //!
 //! [`trace_request`] reads the bytes of an `ExportTraceServiceRequest` and builds the same
 //! `(Batch, problem)` that [`convert::trace_request`] builds from prost's decoded message, without
@@ -31,6 +32,10 @@ use crate::model::{
     Batch, NewAttr, NewEvent, NewLink, NewResourceSpans, NewScopeSpans, NewSpan, NewValue,
     SpanKind, StatusCode, Text, Value,
 };
+
+mod logs;
+
+pub use logs::log_request;
 
 /// Nested values (arrays, maps) deeper than this are replaced by a marker, as convert does.
 const MAX_DEPTH: usize = 8;
@@ -163,6 +168,16 @@ impl<'a> Rd<'a> {
     fn skip(&mut self, wt: WireType, tag: u32) -> R<()> {
         prost::encoding::skip_field(wt, tag, &mut self.0, DecodeContext::default())?;
         Ok(())
+    }
+
+    /// Skips an unknown field. When `EXACT`, a group is left to prost: its recursion limit
+    /// counts the depth the group is found at, which a fresh `skip` here would not.
+    #[inline]
+    fn skip_unknown<const EXACT: bool>(&mut self, wt: WireType, tag: u32) -> R<()> {
+        if EXACT && wt == WireType::StartGroup {
+            return Err(Fail::Fallback);
+        }
+        self.skip(wt, tag)
     }
 
     /// Skips a known field we do not use, checking its wire type as prost would.
@@ -589,7 +604,7 @@ fn attr<'a>(
                     value = Some(v);
                     continue;
                 }
-                let v = match any_value(m, limits, 0)? {
+                let v = match any_value::<false>(m, limits, 0)? {
                     Raw::Str(s) => NewValue::Str(limited_text(b, s, limits.max_attr_value_len)),
                     Raw::Int(i) => NewValue::Int(i),
                     Raw::Double(d) => NewValue::Double(d),
@@ -622,8 +637,13 @@ fn attr<'a>(
     })
 }
 
-/// A nested `KeyValue` (in a map): its key (borrowed) and its value at nesting `depth`.
-fn key_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<(&'a str, Value)> {
+/// A nested `KeyValue` (in a map; a log record's own): its key (borrowed) and its value at
+/// nesting `depth`. `EXACT` as for [`any_value`].
+fn key_value<'a, const EXACT: bool>(
+    buf: &'a [u8],
+    limits: &Limits,
+    depth: usize,
+) -> R<(&'a str, Value)> {
     let mut key = "";
     let mut value = None;
     let mut rd = Rd(buf);
@@ -636,10 +656,10 @@ fn key_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<(&'a str, Va
                 if value.is_some() {
                     return Err(Fail::Fallback);
                 }
-                value = Some(owned(any_value(m, limits, depth)?, limits));
+                value = Some(owned(any_value::<EXACT>(m, limits, depth)?, limits));
             }
             3 => rd.ignore(wt, WireType::Varint, tag)?,
-            _ => rd.skip(wt, tag)?,
+            _ => rd.skip_unknown::<EXACT>(wt, tag)?,
         }
     }
     Ok((key, value.unwrap_or(Value::Empty)))
@@ -678,7 +698,12 @@ fn limited_text(b: &mut Batch, s: &str, max: usize) -> Text {
 }
 
 /// An `AnyValue` at nesting `depth` (0 for an attribute's own value).
-fn any_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<Raw<'a>> {
+///
+/// With `EXACT` (the log decoder), every byte prost would look at is looked at here too, so the
+/// two refuse the same inputs: items past `max_attrs` are decoded and dropped rather than
+/// skipped, and a non-empty array or map deeper than `MAX_DEPTH`, or an unknown group, sends the
+/// request to prost (whose own recursion limit then decides). The trace decoder skips those.
+fn any_value<'a, const EXACT: bool>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<Raw<'a>> {
     let mut value = None;
     let mut rd = Rd(buf);
     while rd.more() {
@@ -692,11 +717,14 @@ fn any_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<Raw<'a>> {
             5 | 6 => {
                 let m = rd.bytes(wt)?;
                 Raw::Value(if depth >= MAX_DEPTH {
+                    if EXACT && !m.is_empty() {
+                        return Err(Fail::Fallback);
+                    }
                     Value::Str("…[nested too deep]".into())
                 } else if tag == 5 {
-                    array(m, limits, depth)?
+                    array::<EXACT>(m, limits, depth)?
                 } else {
-                    map(m, limits, depth)?
+                    map::<EXACT>(m, limits, depth)?
                 })
             }
             7 => {
@@ -710,7 +738,7 @@ fn any_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<Raw<'a>> {
                 Raw::Empty
             }
             _ => {
-                rd.skip(wt, tag)?;
+                rd.skip_unknown::<EXACT>(wt, tag)?;
                 continue;
             }
         };
@@ -723,7 +751,7 @@ fn any_value<'a>(buf: &'a [u8], limits: &Limits, depth: usize) -> R<Raw<'a>> {
     Ok(value.unwrap_or(Raw::Empty))
 }
 
-fn array(buf: &[u8], limits: &Limits, depth: usize) -> R<Value> {
+fn array<const EXACT: bool>(buf: &[u8], limits: &Limits, depth: usize) -> R<Value> {
     let mut items = Vec::new();
     let mut rd = Rd(buf);
     while rd.more() {
@@ -732,16 +760,18 @@ fn array(buf: &[u8], limits: &Limits, depth: usize) -> R<Value> {
             1 => {
                 let m = rd.bytes(wt)?;
                 if items.len() < limits.max_attrs {
-                    items.push(owned(any_value(m, limits, depth + 1)?, limits));
+                    items.push(owned(any_value::<EXACT>(m, limits, depth + 1)?, limits));
+                } else if EXACT {
+                    any_value::<EXACT>(m, limits, depth + 1)?;
                 }
             }
-            _ => rd.skip(wt, tag)?,
+            _ => rd.skip_unknown::<EXACT>(wt, tag)?,
         }
     }
     Ok(Value::Array(items.into_boxed_slice()))
 }
 
-fn map(buf: &[u8], limits: &Limits, depth: usize) -> R<Value> {
+fn map<const EXACT: bool>(buf: &[u8], limits: &Limits, depth: usize) -> R<Value> {
     let mut items = Vec::new();
     let mut rd = Rd(buf);
     while rd.more() {
@@ -750,11 +780,13 @@ fn map(buf: &[u8], limits: &Limits, depth: usize) -> R<Value> {
             1 => {
                 let m = rd.bytes(wt)?;
                 if items.len() < limits.max_attrs {
-                    let (k, v) = key_value(m, limits, depth + 1)?;
+                    let (k, v) = key_value::<EXACT>(m, limits, depth + 1)?;
                     items.push((CompactString::from(k), v));
+                } else if EXACT {
+                    key_value::<EXACT>(m, limits, depth + 1)?;
                 }
             }
-            _ => rd.skip(wt, tag)?,
+            _ => rd.skip_unknown::<EXACT>(wt, tag)?,
         }
     }
     Ok(Value::Map(items.into_boxed_slice()))
@@ -789,12 +821,12 @@ mod tests {
             .map(|(batch, problem)| format!("{:?}", (batch.to_owned(), batch.rejected, problem)))
     }
 
-    fn text() -> impl Strategy<Value = String> {
+    pub(super) fn text() -> impl Strategy<Value = String> {
         vec(select(vec!['a', 'b', 'z', ' ', 'é', '€', '𝄞', '\0']), 0..12)
             .prop_map(String::from_iter)
     }
 
-    fn id(n: usize) -> impl Strategy<Value = Vec<u8>> {
+    pub(super) fn id(n: usize) -> impl Strategy<Value = Vec<u8>> {
         prop_oneof![
             4 => vec(any::<u8>(), n..=n),
             1 => Just(Vec::new()),
@@ -803,7 +835,7 @@ mod tests {
         ]
     }
 
-    fn any_value() -> impl Strategy<Value = AnyValue> {
+    pub(super) fn any_value() -> impl Strategy<Value = AnyValue> {
         let leaf = prop_oneof![
             text().prop_map(any_value::Value::StringValue),
             any::<bool>().prop_map(any_value::Value::BoolValue),
@@ -834,7 +866,7 @@ mod tests {
         })
     }
 
-    fn key_values(max: usize) -> impl Strategy<Value = Vec<KeyValue>> {
+    pub(super) fn key_values(max: usize) -> impl Strategy<Value = Vec<KeyValue>> {
         vec((text(), proptest::option::of(any_value())), 0..max).prop_map(|kvs| {
             kvs.into_iter()
                 .map(|(key, value)| KeyValue {
@@ -930,7 +962,7 @@ mod tests {
             .prop_map(|resource_spans| ExportTraceServiceRequest { resource_spans })
     }
 
-    fn limits() -> impl Strategy<Value = Limits> {
+    pub(super) fn limits() -> impl Strategy<Value = Limits> {
         prop_oneof![
             Just(Limits::default()),
             (0..20usize, 0..5usize, 0..4usize).prop_map(|(len, attrs, events)| Limits {
@@ -942,7 +974,7 @@ mod tests {
     }
 
     /// A length-delimited field.
-    fn field(tag: u32, body: &[u8]) -> Vec<u8> {
+    pub(super) fn field(tag: u32, body: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         prost::encoding::encode_key(tag, WireType::LengthDelimited, &mut out);
         prost::encoding::encode_varint(body.len() as u64, &mut out);
