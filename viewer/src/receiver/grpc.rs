@@ -1,17 +1,16 @@
 //! OTLP/gRPC: TraceService, MetricsService and LogsService.
 //!
-//! Traces do not go through prost's generated server: [`DirectTraces`] is the same service with
-//! a codec whose decoder hands the message bytes to [`decode::trace_request`], which builds our
-//! model directly. Metrics and logs keep the generated servers and convert prost's messages.
+//! Traces and logs do not go through prost's generated servers: [`Direct`] is the same service
+//! with a codec whose decoder hands the message bytes to [`decode::trace_request`] or
+//! [`decode::log_request`], which build our model directly. Metrics keep the generated server and
+//! convert prost's messages.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::task::{Context, Poll};
 
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
-};
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsPartialSuccess, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
@@ -29,9 +28,10 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
 use super::conn::LimitedListener;
+use super::decode::DecodeError;
 use super::{Limits, Options, UNAUTHENTICATED, convert, decode};
 use crate::ingest::{Ingest, Refusal, Signal};
-use crate::model::Batch;
+use crate::model::{Batch, LogBatch};
 
 /// Serves OTLP/gRPC on an already-bound listener until `shutdown` completes.
 pub async fn serve(
@@ -56,10 +56,7 @@ pub async fn serve(
         .timeout(timeout)
         .layer(tower::util::MapResponseLayer::new(map_refusals))
         .add_service(InterceptedService::new(
-            DirectTraces {
-                otlp: svc.clone(),
-                max_decoding_message_size: max,
-            },
+            Direct::<Traces>::new(svc.clone(), max),
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
@@ -69,13 +66,7 @@ pub async fn serve(
                 .max_decoding_message_size(max),
             auth.clone(),
         ))
-        .add_service(InterceptedService::new(
-            LogsServiceServer::new(svc)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max),
-            auth,
-        ))
+        .add_service(InterceptedService::new(Direct::<Logs>::new(svc, max), auth))
         .serve_with_incoming_shutdown(LimitedListener::new(listener, conn).into_stream(), shutdown)
         .await
 }
@@ -126,23 +117,96 @@ fn raw_of<M: prost::Message>(ingest: &Ingest, req: &M) -> Option<bytes::Bytes> {
         .then(|| bytes::Bytes::from(req.encode_to_vec()))
 }
 
-/// The gRPC path of `TraceService/Export`.
-const TRACE_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+/// A signal whose gRPC service decodes requests straight into our model: its service name,
+/// `Export` path, batch and response types, and the direct decoder.
+trait DirectSignal: Send + 'static {
+    const NAME: &'static str;
+    const EXPORT_PATH: &'static str;
+    type Batch: Send + 'static;
+    type Response: prost::Message + Default + Send + 'static;
 
-/// `opentelemetry.proto.collector.trace.v1.TraceService`, decoding straight into our model. Built
-/// as prost's generated `TraceServiceServer` is, with [`TraceCodec`] in place of `ProstCodec`.
-#[derive(Clone)]
-struct DirectTraces {
+    fn decode(buf: &[u8], limits: &Limits) -> Result<(Self::Batch, String), DecodeError>;
+
+    fn export(
+        otlp: Otlp,
+        decoded: Decoded<Self::Batch>,
+    ) -> BoxFuture<Response<Self::Response>, Status>;
+}
+
+/// `opentelemetry.proto.collector.trace.v1.TraceService`, with [`decode::trace_request`].
+struct Traces;
+
+impl DirectSignal for Traces {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+    const EXPORT_PATH: &'static str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    type Batch = Batch;
+    type Response = ExportTraceServiceResponse;
+
+    fn decode(buf: &[u8], limits: &Limits) -> Result<(Batch, String), DecodeError> {
+        decode::trace_request(buf, limits)
+    }
+
+    fn export(
+        otlp: Otlp,
+        decoded: Decoded<Batch>,
+    ) -> BoxFuture<Response<ExportTraceServiceResponse>, Status> {
+        Box::pin(async move { otlp.export_traces(decoded).await })
+    }
+}
+
+/// `opentelemetry.proto.collector.logs.v1.LogsService`, with [`decode::log_request`].
+struct Logs;
+
+impl DirectSignal for Logs {
+    const NAME: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
+    const EXPORT_PATH: &'static str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+    type Batch = LogBatch;
+    type Response = ExportLogsServiceResponse;
+
+    fn decode(buf: &[u8], limits: &Limits) -> Result<(LogBatch, String), DecodeError> {
+        decode::log_request(buf, limits)
+    }
+
+    fn export(
+        otlp: Otlp,
+        decoded: Decoded<LogBatch>,
+    ) -> BoxFuture<Response<ExportLogsServiceResponse>, Status> {
+        Box::pin(async move { otlp.export_logs(decoded).await })
+    }
+}
+
+/// A signal's gRPC service, decoding straight into our model. Built as prost's generated
+/// servers (`TraceServiceServer`, `LogsServiceServer`) are, with [`DirectCodec`] in place of
+/// `ProstCodec`.
+struct Direct<S> {
     otlp: Otlp,
     max_decoding_message_size: usize,
+    signal: PhantomData<fn() -> S>,
 }
 
-impl tonic::server::NamedService for DirectTraces {
-    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+impl<S> Direct<S> {
+    fn new(otlp: Otlp, max_decoding_message_size: usize) -> Self {
+        Self {
+            otlp,
+            max_decoding_message_size,
+            signal: PhantomData,
+        }
+    }
 }
 
-impl<B> tower::Service<http::Request<B>> for DirectTraces
+impl<S> Clone for Direct<S> {
+    fn clone(&self) -> Self {
+        Self::new(self.otlp.clone(), self.max_decoding_message_size)
+    }
+}
+
+impl<S: DirectSignal> tonic::server::NamedService for Direct<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Direct<S>
 where
+    S: DirectSignal,
     B: Body + Send + 'static,
     B::Error: Into<StdError> + Send + 'static,
 {
@@ -155,7 +219,7 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        if req.uri().path() != TRACE_EXPORT_PATH {
+        if req.uri().path() != S::EXPORT_PATH {
             return Box::pin(async move {
                 let mut response = http::Response::new(tonic::body::Body::default());
                 let headers = response.headers_mut();
@@ -173,79 +237,82 @@ where
         let otlp = self.otlp.clone();
         let max = self.max_decoding_message_size;
         Box::pin(async move {
-            let codec = TraceCodec {
+            let codec = DirectCodec::<S> {
                 limits: otlp.0.limits,
+                signal: PhantomData,
             };
             let mut grpc = tonic::server::Grpc::new(codec)
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(max);
-            Ok(grpc.unary(Export(otlp), req).await)
+            Ok(grpc.unary(Export::<S>(otlp, PhantomData), req).await)
         })
     }
 }
 
-/// Decodes requests with [`decode::trace_request`]; encodes responses with prost.
-struct TraceCodec {
+/// Decodes requests with the signal's direct decoder; encodes responses with prost.
+struct DirectCodec<S> {
     limits: Limits,
+    signal: PhantomData<fn() -> S>,
 }
 
-impl Codec for TraceCodec {
-    type Encode = ExportTraceServiceResponse;
-    type Decode = Decoded;
-    type Encoder = tonic_prost::ProstEncoder<ExportTraceServiceResponse>;
-    type Decoder = TraceDecoder;
+impl<S: DirectSignal> Codec for DirectCodec<S> {
+    type Encode = S::Response;
+    type Decode = Decoded<S::Batch>;
+    type Encoder = tonic_prost::ProstEncoder<S::Response>;
+    type Decoder = DirectDecoder<S>;
 
     fn encoder(&mut self) -> Self::Encoder {
         tonic_prost::ProstEncoder::new(tonic::codec::BufferSettings::default())
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        TraceDecoder {
+        DirectDecoder {
             limits: self.limits,
+            signal: PhantomData,
         }
     }
 }
 
-struct TraceDecoder {
+struct DirectDecoder<S> {
     limits: Limits,
+    signal: PhantomData<fn() -> S>,
 }
 
-/// A decoded trace request: the batch, what was wrong with parts of it, and its bytes (kept
-/// for recording; a reference to the frame, not a copy).
-type Decoded = (Batch, String, bytes::Bytes);
+/// A decoded request: the batch, what was wrong with parts of it, and its bytes (kept for
+/// recording; a reference to the frame, not a copy).
+type Decoded<B> = (B, String, bytes::Bytes);
 
-impl Decoder for TraceDecoder {
-    type Item = Decoded;
+impl<S: DirectSignal> Decoder for DirectDecoder<S> {
+    type Item = Decoded<S::Batch>;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
         use bytes::Buf as _;
         // The message's bytes, without a copy (the frame buffer is split off).
         let bytes = buf.copy_to_bytes(buf.remaining());
-        decode::trace_request(&bytes, &self.limits)
+        S::decode(&bytes, &self.limits)
             .map(|(batch, problem)| Some((batch, problem, bytes)))
             .map_err(|e| Status::invalid_argument(e.to_string()))
     }
 }
 
 /// The unary handler: hands the decoded batch to the store and reports partial success.
-struct Export(Otlp);
+struct Export<S>(Otlp, PhantomData<fn() -> S>);
 
-impl tonic::server::UnaryService<Decoded> for Export {
-    type Response = ExportTraceServiceResponse;
+impl<S: DirectSignal> tonic::server::UnaryService<Decoded<S::Batch>> for Export<S> {
+    type Response = S::Response;
     type Future = BoxFuture<Response<Self::Response>, Status>;
 
-    fn call(&mut self, request: Request<Decoded>) -> Self::Future {
-        let otlp = self.0.clone();
-        Box::pin(async move { otlp.export_traces(request.into_inner()).await })
+    fn call(&mut self, request: Request<Decoded<S::Batch>>) -> Self::Future {
+        S::export(self.0.clone(), request.into_inner())
     }
 }
 
 impl Otlp {
     async fn export_traces(
         &self,
-        (batch, problem, bytes): Decoded,
+        (batch, problem, bytes): Decoded<Batch>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let rejected = batch.rejected;
         let raw = self.0.recording().then_some(bytes);
@@ -259,6 +326,24 @@ impl Otlp {
         });
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success,
+        }))
+    }
+
+    async fn export_logs(
+        &self,
+        (batch, problem, bytes): Decoded<LogBatch>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let rejected = batch.rejected;
+        let raw = self.0.recording().then_some(bytes);
+        self.0
+            .accept(batch, raw)
+            .await
+            .map_err(|r| refusal_status(&r, Signal::Logs))?;
+        Ok(Response::new(ExportLogsServiceResponse {
+            partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
+                rejected_log_records: i64::try_from(rejected).unwrap_or(i64::MAX),
+                error_message: problem,
+            }),
         }))
     }
 }
@@ -280,29 +365,6 @@ impl MetricsService for Otlp {
         Ok(Response::new(ExportMetricsServiceResponse {
             partial_success: (rejected > 0).then(|| ExportMetricsPartialSuccess {
                 rejected_data_points: i64::try_from(rejected).unwrap_or(i64::MAX),
-                error_message: problem,
-            }),
-        }))
-    }
-}
-
-#[tonic::async_trait]
-impl LogsService for Otlp {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let req = request.into_inner();
-        let raw = raw_of(&self.0, &req);
-        let (batch, problem) = convert::log_request(req, &self.0.limits);
-        let rejected = batch.rejected;
-        self.0
-            .accept(batch, raw)
-            .await
-            .map_err(|r| refusal_status(&r, Signal::Logs))?;
-        Ok(Response::new(ExportLogsServiceResponse {
-            partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
-                rejected_log_records: i64::try_from(rejected).unwrap_or(i64::MAX),
                 error_message: problem,
             }),
         }))

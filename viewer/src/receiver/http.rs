@@ -317,12 +317,26 @@ async fn metrics(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -
 async fn logs(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let (format, body) = unpack(&headers, body, st.max_message_size)?;
-        let req: ExportLogsServiceRequest = decode(format, &body)?;
-        let raw = match format {
-            Format::Protobuf => st.ingest.recording().then(|| body.clone()),
-            Format::Json => raw_of(&st, &req),
+        let ((batch, problem), raw) = match format {
+            // Protobuf straight into our model; JSON through serde and convert.
+            Format::Protobuf => {
+                let raw = st.ingest.recording().then(|| body.clone());
+                let decoded =
+                    super::decode::log_request(&body, &st.ingest.limits).map_err(|e| {
+                        Refused::new(
+                            StatusCode::BAD_REQUEST,
+                            format,
+                            format!("malformed protobuf: {e}"),
+                        )
+                    })?;
+                (decoded, raw)
+            }
+            Format::Json => {
+                let req: ExportLogsServiceRequest = decode(format, &body)?;
+                let raw = raw_of(&st, &req);
+                (convert::log_request(req, &st.ingest.limits), raw)
+            }
         };
-        let (batch, problem) = convert::log_request(req, &st.ingest.limits);
         let rejected = batch.rejected;
         send(&st, format, batch, raw).await?;
         let res = ExportLogsServiceResponse {
