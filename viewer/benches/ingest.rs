@@ -2,8 +2,9 @@
 //! decode plus our conversion, store ingest alone, and all three together; then the direct
 //! decoder the receivers use (`receiver::decode`, bytes straight to our model), alone and with
 //! the store. The requests are the ones `loadgen` sends (its template modules are included here
-//! as they are). Then the same for log records (`loadgen --signal logs`) and metric points
-//! (`loadgen --signal metrics`), which go through prost and `convert`: decode alone (the
+//! as they are). Then the same for log records (`loadgen --signal logs`: also their direct
+//! decoder, `decode::log_request`, alone and with the store) and metric points
+//! (`loadgen --signal metrics`, which go through prost and `convert` only): decode alone (the
 //! ceiling), decode + convert, store alone, all three.
 //!
 //! `cargo bench -p viewer --bench ingest`
@@ -185,6 +186,19 @@ fn ingest_logs(c: &mut Criterion) {
             i = (i + 1) % reqs.len();
             let req = ExportLogsServiceRequest::decode(reqs[i].as_slice()).unwrap();
             store.ingest_logs(convert::log_request(req, &limits).0);
+        });
+    });
+    g.bench_function("direct", |b| {
+        b.iter(|| {
+            i = (i + 1) % reqs.len();
+            black_box(decode::log_request(reqs[i].as_slice(), &limits).unwrap())
+        });
+    });
+    let mut store = Store::new(1_000_000);
+    g.bench_function("direct+store", |b| {
+        b.iter(|| {
+            i = (i + 1) % reqs.len();
+            store.ingest_logs(decode::log_request(reqs[i].as_slice(), &limits).unwrap().0);
         });
     });
     g.finish();
