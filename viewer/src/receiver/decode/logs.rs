@@ -135,28 +135,81 @@ fn push_attr(buf: &[u8], limits: &Limits, attrs: &mut Vec<OwnedAttr>) -> R<()> {
     Ok(())
 }
 
+/// The scope's last kept record: its attributes, and the bytes each was decoded from.
+///
+/// Records of one scope mostly carry the same keys in the same order, and many of the same
+/// values: an attribute whose bytes equal the last record's at its position is that attribute
+/// again (decoding is a function of the bytes and the limits), cloned rather than decoded.
+#[derive(Clone, Copy)]
+struct Last<'r, 'a> {
+    attrs: &'r [OwnedAttr],
+    raw: &'r [&'a [u8]],
+}
+
+/// As [`push_attr`], for a record's attributes: `raw` gets the bytes of each one kept.
+#[inline]
+fn push_record_attr<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    attrs: &mut Vec<OwnedAttr>,
+    last: Option<Last<'_, 'a>>,
+    raw: &mut Vec<&'a [u8]>,
+) -> R<()> {
+    let pos = attrs.len();
+    if pos >= limits.max_attrs {
+        key_value::<true>(buf, limits, 0)?;
+        return Ok(());
+    }
+    if let Some(last) = last
+        && last.raw.get(pos) == Some(&buf)
+        && let Some(a) = last.attrs.get(pos)
+    {
+        attrs.push(a.clone());
+    } else {
+        let (key, value) = key_value::<true>(buf, limits, 0)?;
+        attrs.push((CompactString::from(key), value));
+    }
+    raw.push(buf);
+    Ok(())
+}
+
 fn scope_logs(buf: &[u8], limits: &Limits, rejects: &mut Rejects) -> R<LogScope> {
     let (mut name, mut version) = ("", "");
-    let mut records = Vec::new();
-    // Records of one scope mostly carry as many attributes as the one before.
-    let mut attrs_hint = 0;
+    let mut records: Vec<NewLogRecord> = Vec::new();
+    // The bytes of each attribute of the last record kept, and of the record being decoded.
+    let (mut last_raw, mut raw) = (Vec::new(), Vec::new());
     let mut rd = Rd(buf);
     while rd.more() {
         let (tag, wt) = rd.key()?;
         match tag {
             1 => scope(rd.bytes(wt)?, limits, &mut name, &mut version)?,
-            2 => match log_record(rd.bytes(wt)?, limits, attrs_hint)? {
-                Ok(r) => {
-                    attrs_hint = r.attrs.len();
-                    records.push(r);
-                }
-                Err(why) => {
-                    if rejects.count == 0 {
-                        rejects.first = why;
+            2 => {
+                let m = rd.bytes(wt)?;
+                raw.clear();
+                let last = records.last().map(|r| Last {
+                    attrs: &r.attrs,
+                    raw: &last_raw,
+                });
+                match log_record(m, limits, last, &mut raw)? {
+                    Ok(r) => {
+                        if records.is_empty() {
+                            // Room for as many records again as the first one's size fits in
+                            // the bytes left (sized from bytes present, never from a count in
+                            // them, and bounded), rather than growing by doubling.
+                            let more = rd.0.len() / (m.len() + 3).max(32);
+                            records.reserve(more.min(MAX_RECORDS_HINT) + 1);
+                        }
+                        records.push(r);
+                        std::mem::swap(&mut last_raw, &mut raw);
                     }
-                    rejects.count += 1;
+                    Err(why) => {
+                        if rejects.count == 0 {
+                            rejects.first = why;
+                        }
+                        rejects.count += 1;
+                    }
                 }
-            },
+            }
             3 => {
                 rd.str(wt)?;
             }
@@ -199,19 +252,25 @@ fn limited(s: &str, max: usize) -> CompactString {
     }
 }
 
+/// Most records a scope's vector is sized for ahead (it grows past that as needed).
+const MAX_RECORDS_HINT: usize = 8192;
+
 /// One log record; the inner `Err` is a rejection (ids of the wrong length), the outer one
-/// malformed bytes. `attrs_hint`: how many attributes the scope's last record had.
-fn log_record(
-    buf: &[u8],
+/// malformed bytes. `last`: the scope's last record kept; `raw` gets the bytes of each of this
+/// record's attributes kept.
+fn log_record<'a>(
+    buf: &'a [u8],
     limits: &Limits,
-    attrs_hint: usize,
+    last: Option<Last<'_, 'a>>,
+    raw: &mut Vec<&'a [u8]>,
 ) -> R<Result<NewLogRecord, &'static str>> {
     let (mut trace_id, mut span_id): (&[u8], &[u8]) = (&[], &[]);
     let (mut time, mut observed_time) = (0u64, 0u64);
     let mut severity = 0i32;
     let (mut severity_text, mut event_name) = ("", "");
     let mut body: Option<Value> = None;
-    let mut attrs = Vec::with_capacity(attrs_hint.min(limits.max_attrs));
+    // Records of one scope mostly carry as many attributes as the one before.
+    let mut attrs = Vec::with_capacity(last.map_or(0, |l| l.attrs.len()));
     let mut rd = Rd(buf);
     while rd.more() {
         let (tag, wt) = rd.key()?;
@@ -228,7 +287,7 @@ fn log_record(
                 }
                 body = Some(owned(any_value::<true>(m, limits, 0)?, limits));
             }
-            6 => push_attr(rd.bytes(wt)?, limits, &mut attrs)?,
+            6 => push_record_attr(rd.bytes(wt)?, limits, &mut attrs, last, raw)?,
             7 => rd.ignore(wt, WireType::Varint, tag)?,
             8 => rd.ignore(wt, WireType::ThirtyTwoBit, tag)?,
             9 => trace_id = rd.bytes(wt)?,
@@ -524,6 +583,42 @@ mod tests {
             }
             let buf = field(1, &field(2, &field(2, &field(6, &kv))));
             prop_assert_eq!(direct(&buf, &limits), via_prost(&buf, &limits));
+        }
+
+        /// Records of a scope whose attributes repeat, move, change and vanish from one record
+        /// to the next (the decoder reuses the last kept record's attribute when the bytes are
+        /// equal), some of them rejected in between.
+        #[test]
+        fn repeated_attributes_as_prost(
+            pool in key_values(6),
+            records in vec((vec(any::<prop::sample::Index>(), 0..6), any::<bool>()), 0..12),
+            limits in limits(),
+        ) {
+            let log_records = records
+                .into_iter()
+                .map(|(picks, keep)| LogRecord {
+                    attributes: if pool.is_empty() {
+                        Vec::new()
+                    } else {
+                        picks.iter().map(|i| pool[i.index(pool.len())].clone()).collect()
+                    },
+                    span_id: if keep { vec![2; 8] } else { vec![2; 3] },
+                    ..valid_record()
+                })
+                .collect();
+            let req = ExportLogsServiceRequest {
+                resource_logs: vec![ResourceLogs {
+                    scope_logs: vec![ScopeLogs {
+                        log_records,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+            };
+            let buf = req.encode_to_vec();
+            let want = via_prost(&buf, &limits);
+            prop_assert!(want.is_ok());
+            prop_assert_eq!(direct(&buf, &limits), want);
         }
 
         /// Any bytes: never a panic, and refused by both paths or by neither.
