@@ -10,19 +10,20 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsPartialSuccess, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
 use prost::Message;
 use tokio::net::TcpListener;
 
 use super::conn::LimitedListener;
-use super::{Options, UNAUTHENTICATED, convert};
+use super::decode::DecodeError;
+use super::{Limits, Options, UNAUTHENTICATED, convert};
 use crate::ingest::{Counters, Ingest, Signal};
 
 #[derive(Clone)]
@@ -257,26 +258,13 @@ fn raw_of<M: Message>(st: &HttpState, req: &M) -> Option<Bytes> {
 async fn traces(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let (format, body) = unpack(&headers, body, st.max_message_size)?;
-        let ((batch, problem), raw) = match format {
-            // Protobuf straight into our model; JSON through serde and convert.
-            Format::Protobuf => {
-                let raw = st.ingest.recording().then(|| body.clone());
-                let decoded =
-                    super::decode::trace_request(&body, &st.ingest.limits).map_err(|e| {
-                        Refused::new(
-                            StatusCode::BAD_REQUEST,
-                            format,
-                            format!("malformed protobuf: {e}"),
-                        )
-                    })?;
-                (decoded, raw)
-            }
-            Format::Json => {
-                let req: ExportTraceServiceRequest = decode(format, &body)?;
-                let raw = raw_of(&st, &req);
-                (convert::trace_request(req, &st.ingest.limits), raw)
-            }
-        };
+        let ((batch, problem), raw) = direct_or_json(
+            &st,
+            format,
+            &body,
+            super::decode::trace_request,
+            convert::trace_request,
+        )?;
         let rejected = batch.rejected;
         send(&st, format, batch, raw).await?;
         let res = ExportTraceServiceResponse {
@@ -317,26 +305,13 @@ async fn metrics(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -
 async fn logs(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let (format, body) = unpack(&headers, body, st.max_message_size)?;
-        let ((batch, problem), raw) = match format {
-            // Protobuf straight into our model; JSON through serde and convert.
-            Format::Protobuf => {
-                let raw = st.ingest.recording().then(|| body.clone());
-                let decoded =
-                    super::decode::log_request(&body, &st.ingest.limits).map_err(|e| {
-                        Refused::new(
-                            StatusCode::BAD_REQUEST,
-                            format,
-                            format!("malformed protobuf: {e}"),
-                        )
-                    })?;
-                (decoded, raw)
-            }
-            Format::Json => {
-                let req: ExportLogsServiceRequest = decode(format, &body)?;
-                let raw = raw_of(&st, &req);
-                (convert::log_request(req, &st.ingest.limits), raw)
-            }
-        };
+        let ((batch, problem), raw) = direct_or_json(
+            &st,
+            format,
+            &body,
+            super::decode::log_request,
+            convert::log_request,
+        )?;
         let rejected = batch.rejected;
         send(&st, format, batch, raw).await?;
         let res = ExportLogsServiceResponse {
@@ -349,6 +324,41 @@ async fn logs(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> R
     }
     .await;
     finish(&st, Signal::Logs, result)
+}
+
+/// A decoder straight from protobuf into our model (`decode::trace_request`, `log_request`).
+type Direct<B> = fn(&[u8], &Limits) -> Result<(B, String), DecodeError>;
+
+/// A trace or log request decoded: protobuf straight into our model (`direct`), JSON through
+/// serde and `convert`; with the bytes to record, when requests are recorded.
+fn direct_or_json<M, B>(
+    st: &HttpState,
+    format: Format,
+    body: &Bytes,
+    direct: Direct<B>,
+    convert: fn(M, &Limits) -> (B, String),
+) -> Result<((B, String), Option<Bytes>), Refused>
+where
+    M: Message + Default + serde::de::DeserializeOwned,
+{
+    match format {
+        Format::Protobuf => {
+            let raw = st.ingest.recording().then(|| body.clone());
+            let decoded = direct(body, &st.ingest.limits).map_err(|e| {
+                Refused::new(
+                    StatusCode::BAD_REQUEST,
+                    format,
+                    format!("malformed protobuf: {e}"),
+                )
+            })?;
+            Ok((decoded, raw))
+        }
+        Format::Json => {
+            let req: M = decode(format, body)?;
+            let raw = raw_of(st, &req);
+            Ok((convert(req, &st.ingest.limits), raw))
+        }
+    }
 }
 
 fn finish(st: &HttpState, signal: Signal, result: Result<Response, Refused>) -> Response {
