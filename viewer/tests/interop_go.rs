@@ -7,32 +7,18 @@
 mod interop;
 
 use std::process::Command;
-use std::time::Duration;
-
-use viewer::{Config, Viewer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn go_sdk_exports_all_three_signals_over_grpc_and_http() {
     let Some(client) = interop::client("VIEWER_TEST_GO") else {
         return;
     };
-    let viewer = Viewer::start(Config::for_tests()).await.unwrap();
-    let mut command = Command::new(client);
-    command
-        .arg(viewer.grpc_addr().to_string())
-        .arg(viewer.http_addr().to_string());
-    let sent = interop::run(command, Duration::from_secs(120)).await;
-    let transports: Vec<&str> = sent.iter().map(|s| s.transport.as_str()).collect();
-    assert_eq!(transports, ["grpc-gzip", "http"]);
-    viewer.flush().await;
-    interop::check_store(&viewer, &sent);
-    interop::check_spans(&viewer, &sent);
-    interop::check_histograms(&viewer, "go", &sent);
-    let report = viewer.shutdown().await;
-    eprintln!("{report}");
-    for s in &sent {
-        interop::check_report(&report, &format!("go-{}", s.transport), s);
-    }
+    let report = interop::scenario("go", &["grpc-gzip", "http"], |grpc, http| {
+        let mut command = Command::new(client);
+        command.arg(grpc.to_string()).arg(http.to_string());
+        command
+    })
+    .await;
     assert!(
         report.contains("4 spans received, 4 stored, 2 traces, 0 rejected"),
         "{report}"

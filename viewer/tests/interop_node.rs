@@ -7,33 +7,25 @@
 mod interop;
 
 use std::process::Command;
-use std::time::Duration;
-
-use viewer::{Config, Viewer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_sdk_exports_all_three_signals_over_grpc_http_protobuf_and_http_json() {
     let Some(script) = interop::client("VIEWER_TEST_NODE") else {
         return;
     };
-    let viewer = Viewer::start(Config::for_tests()).await.unwrap();
-    let mut command = Command::new("node");
-    command
-        .arg(script)
-        .arg(format!("http://{}", viewer.grpc_addr()))
-        .arg(format!("http://{}", viewer.http_addr()));
-    let sent = interop::run(command, Duration::from_secs(120)).await;
-    let transports: Vec<&str> = sent.iter().map(|s| s.transport.as_str()).collect();
-    assert_eq!(transports, ["grpc", "http-proto-gzip", "http-json"]);
-    viewer.flush().await;
-    interop::check_store(&viewer, &sent);
-    interop::check_spans(&viewer, &sent);
-    interop::check_histograms(&viewer, "node", &sent);
-    let report = viewer.shutdown().await;
-    eprintln!("{report}");
-    for s in &sent {
-        interop::check_report(&report, &format!("node-{}", s.transport), s);
-    }
+    let report = interop::scenario(
+        "node",
+        &["grpc", "http-proto-gzip", "http-json"],
+        |grpc, http| {
+            let mut command = Command::new("node");
+            command
+                .arg(script)
+                .arg(format!("http://{grpc}"))
+                .arg(format!("http://{http}"));
+            command
+        },
+    )
+    .await;
     assert!(
         report.contains("6 spans received, 6 stored, 3 traces, 0 rejected"),
         "{report}"

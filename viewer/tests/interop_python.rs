@@ -6,36 +6,24 @@
 mod interop;
 
 use std::process::Command;
-use std::time::Duration;
-
-use viewer::{Config, Viewer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_exports_all_three_signals_over_grpc_and_http() {
     let Some(python) = interop::client("VIEWER_TEST_PYTHON") else {
         return;
     };
-    let viewer = Viewer::start(Config::for_tests()).await.unwrap();
-    let mut command = Command::new(python);
-    command
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/interop/python/export.py"
-        ))
-        .arg(format!("http://{}", viewer.grpc_addr()))
-        .arg(format!("http://{}", viewer.http_addr()));
-    let sent = interop::run(command, Duration::from_secs(120)).await;
-    let transports: Vec<&str> = sent.iter().map(|s| s.transport.as_str()).collect();
-    assert_eq!(transports, ["grpc", "http-gzip"]);
-    viewer.flush().await;
-    interop::check_store(&viewer, &sent);
-    interop::check_spans(&viewer, &sent);
-    interop::check_histograms(&viewer, "py", &sent);
-    let report = viewer.shutdown().await;
-    eprintln!("{report}");
-    for s in &sent {
-        interop::check_report(&report, &format!("py-{}", s.transport), s);
-    }
+    let report = interop::scenario("py", &["grpc", "http-gzip"], |grpc, http| {
+        let mut command = Command::new(python);
+        command
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/interop/python/export.py"
+            ))
+            .arg(format!("http://{grpc}"))
+            .arg(format!("http://{http}"));
+        command
+    })
+    .await;
     assert!(
         report.contains("4 spans received, 4 stored, 2 traces, 0 rejected"),
         "{report}"

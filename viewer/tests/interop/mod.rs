@@ -23,8 +23,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use viewer::Viewer;
 use viewer::model::{PointValue, SpanKind, Value};
+use viewer::{Config, Viewer};
 
 /// The environment variable naming a client, or `None` (the test skips) when it is not set;
 /// under CI a missing client fails instead.
@@ -40,6 +40,35 @@ pub fn client(var: &str) -> Option<String> {
             None
         }
     }
+}
+
+/// Starts a viewer, runs the client that `command(grpc address, http address)` builds, and
+/// checks that it sent the scenario over `transports`, in that order, each as service
+/// `<sdk>-<transport>`: in the store (ids, spans, histograms) and in the report. Returns the
+/// report, for the caller's totals.
+pub async fn scenario(
+    sdk: &str,
+    transports: &[&str],
+    command: impl FnOnce(std::net::SocketAddr, std::net::SocketAddr) -> Command,
+) -> String {
+    let viewer = Viewer::start(Config::for_tests()).await.unwrap();
+    let sent = run(
+        command(viewer.grpc_addr(), viewer.http_addr()),
+        Duration::from_secs(120),
+    )
+    .await;
+    let printed: Vec<&str> = sent.iter().map(|s| s.transport.as_str()).collect();
+    assert_eq!(printed, transports);
+    viewer.flush().await;
+    check_store(&viewer, &sent);
+    check_spans(&viewer, &sent);
+    check_histograms(&viewer, sdk, &sent);
+    let report = viewer.shutdown().await;
+    eprintln!("{report}");
+    for s in &sent {
+        check_report(&report, &format!("{sdk}-{}", s.transport), s);
+    }
+    report
 }
 
 /// What a client printed for one transport.
