@@ -163,6 +163,17 @@ pub struct Config {
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub request_timeout: Duration,
 
+    /// A client must send a request's headers (and an HTTP/2 connection its preface) within
+    /// this long, however slowly it trickles them in.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub header_timeout: Duration,
+
+    /// Memory all OTLP requests being received and decoded may take at once (bodies,
+    /// decompressed bodies, what decoding builds); past it a request waits, then is refused as
+    /// retryable.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(16..), value_name = "MIB")]
+    pub max_inflight_mb: u64,
+
     /// Connections open at once per receiver; more wait until one closes.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,

@@ -1,9 +1,11 @@
 //! OTLP receivers (gRPC and HTTP). They decode, convert to our model at the boundary and send
 //! into the bounded ingest path (`crate::ingest`); nothing else. Request limits live here.
 
+pub mod budget;
 pub mod conn;
 pub mod convert;
 pub mod decode;
+pub mod estimate;
 pub mod grpc;
 pub mod http;
 
@@ -11,6 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use convert::Limits;
+
+/// Requests one HTTP/2 connection may have in progress at once (gRPC, and HTTP/2 on the HTTP
+/// port): with the connection limit, it bounds the requests a few clients can hold open.
+pub const MAX_STREAMS: u32 = 100;
 
 /// Settings the receivers share.
 #[derive(Clone, Debug)]
@@ -21,8 +27,12 @@ pub struct Options {
     pub auth_token: Option<Arc<str>>,
     /// Longest a request may take, body included; slower ones are cut off.
     pub request_timeout: Duration,
+    /// Longest a client may take to send a request's headers (HTTP/1.1).
+    pub header_timeout: Duration,
     /// Open connections per listener, and how long one may sit idle.
     pub conn: conn::ConnLimits,
+    /// The memory requests in flight may take, shared by both receivers.
+    pub budget: budget::MemoryBudget,
 }
 
 impl Default for Options {
@@ -31,10 +41,13 @@ impl Default for Options {
             max_message_size: 16 * 1024 * 1024,
             auth_token: None,
             request_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
             conn: conn::ConnLimits {
                 max: 1024,
                 idle: Duration::from_secs(120),
+                handshake: Duration::from_secs(10),
             },
+            budget: budget::MemoryBudget::new(256 << 20, Duration::from_secs(2)),
         }
     }
 }

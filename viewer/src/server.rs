@@ -209,10 +209,16 @@ impl Viewer {
             max_message_size: usize::try_from(config.max_message_size).unwrap_or(usize::MAX),
             auth_token: config.auth_token.as_deref().map(Arc::from),
             request_timeout: config.request_timeout,
+            header_timeout: config.header_timeout,
             conn: receiver::conn::ConnLimits {
                 max: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
                 idle: config.idle_timeout,
+                handshake: config.header_timeout,
             },
+            budget: receiver::budget::MemoryBudget::new(
+                usize::try_from(mb(config.max_inflight_mb)).unwrap_or(usize::MAX),
+                config.queue_wait,
+            ),
         };
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         let store: SharedStore = Arc::new(Mutex::new(

@@ -1,11 +1,14 @@
 //! Bounded connections: at most `max` open per listener (a further client waits in the kernel's
-//! backlog until one closes), and a connection that neither sends nor receives anything for
-//! `idle` is closed, so idle clients cannot hold the slots for ever.
+//! backlog until one closes), a connection that neither sends nor receives anything for `idle`
+//! is closed, and one whose first request has not arrived (headers complete) within `handshake`
+//! of being accepted is closed, however steadily it trickles bytes in: so neither idle nor slow
+//! clients can hold the slots for ever.
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -20,6 +23,23 @@ use tokio::time::{Instant, Sleep};
 pub struct ConnLimits {
     pub max: usize,
     pub idle: Duration,
+    /// Longest from accepting a connection to its first request's headers.
+    pub handshake: Duration,
+}
+
+/// Set by the server once a connection's first request has arrived: from then on the handshake
+/// deadline no longer applies (the HTTP/1.1 server's header timeout covers later requests).
+#[derive(Clone, Debug, Default)]
+pub struct Served(Arc<AtomicBool>);
+
+impl Served {
+    pub fn mark(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// A TCP connection that holds one of its listener's slots and times out when idle.
@@ -27,17 +47,28 @@ pub struct LimitedConn {
     io: TcpStream,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
+    /// Until the first request arrives: when the connection is closed regardless of activity.
+    handshake: Option<Pin<Box<Sleep>>>,
+    served: Served,
     _slot: OwnedSemaphorePermit,
 }
 
 impl LimitedConn {
-    fn new(io: TcpStream, idle: Duration, slot: OwnedSemaphorePermit) -> Self {
+    fn new(io: TcpStream, limits: ConnLimits, slot: OwnedSemaphorePermit) -> Self {
         Self {
             io,
-            idle,
-            deadline: Box::pin(tokio::time::sleep(idle)),
+            idle: limits.idle,
+            deadline: Box::pin(tokio::time::sleep(limits.idle)),
+            handshake: Some(Box::pin(tokio::time::sleep(limits.handshake))),
+            served: Served::default(),
             _slot: slot,
         }
+    }
+
+    /// The flag the server sets when this connection's first request arrives.
+    #[must_use]
+    pub fn served(&self) -> Served {
+        self.served.clone()
     }
 
     fn active(&mut self) {
@@ -51,6 +82,21 @@ impl LimitedConn {
                 "connection idle for too long",
             ));
         }
+        self.check_handshake(cx)
+    }
+
+    fn check_handshake(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        if self.served.is_set() {
+            self.handshake = None;
+        }
+        if let Some(deadline) = &mut self.handshake
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "no complete request within the header timeout",
+            ));
+        }
         Ok(())
     }
 
@@ -58,6 +104,10 @@ impl LimitedConn {
         match poll {
             Poll::Ready(r) => {
                 self.active();
+                // Bytes keep coming, but the first request must still arrive in time.
+                if let Err(e) = self.check_handshake(cx) {
+                    return Poll::Ready(Err(e));
+                }
                 Poll::Ready(r)
             }
             Poll::Pending => match self.check_idle(cx) {
@@ -114,11 +164,22 @@ impl AsyncWrite for LimitedConn {
     }
 }
 
+/// What tonic puts in each request's extensions: the peer, and the connection's [`Served`]
+/// flag for the server to set.
+#[derive(Clone, Debug)]
+pub struct ConnInfo {
+    pub tcp: tonic::transport::server::TcpConnectInfo,
+    pub served: Served,
+}
+
 impl tonic::transport::server::Connected for LimitedConn {
-    type ConnectInfo = tonic::transport::server::TcpConnectInfo;
+    type ConnectInfo = ConnInfo;
 
     fn connect_info(&self) -> Self::ConnectInfo {
-        self.io.connect_info()
+        ConnInfo {
+            tcp: self.io.connect_info(),
+            served: self.served.clone(),
+        }
     }
 }
 
@@ -126,7 +187,7 @@ impl tonic::transport::server::Connected for LimitedConn {
 pub struct LimitedListener {
     listener: TcpListener,
     slots: Arc<Semaphore>,
-    idle: Duration,
+    limits: ConnLimits,
 }
 
 impl LimitedListener {
@@ -135,7 +196,7 @@ impl LimitedListener {
         Self {
             listener,
             slots: Arc::new(Semaphore::new(limits.max.max(1))),
-            idle: limits.idle,
+            limits,
         }
     }
 
@@ -150,7 +211,7 @@ impl LimitedListener {
             match self.listener.accept().await {
                 Ok((io, addr)) => {
                     let _ = io.set_nodelay(true);
-                    return (LimitedConn::new(io, self.idle, slot), addr);
+                    return (LimitedConn::new(io, self.limits, slot), addr);
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             }
@@ -163,18 +224,5 @@ impl LimitedListener {
             let (conn, _) = l.next().await;
             Some((Ok(conn), l))
         })
-    }
-}
-
-impl axum::serve::Listener for LimitedListener {
-    type Io = LimitedConn;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        self.next().await
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.listener.local_addr()
     }
 }

@@ -69,13 +69,18 @@ pub fn trace_request(req: ExportTraceServiceRequest, limits: &Limits) -> (Batch,
                     }
                 }
             }
-            scopes.push(OwnedScope {
-                name,
-                version,
-                spans,
-            });
+            // As the direct decoder: a scope or resource with nothing to keep is left out.
+            if !spans.is_empty() {
+                scopes.push(OwnedScope {
+                    name,
+                    version,
+                    spans,
+                });
+            }
         }
-        resources.push(OwnedResource { attrs, scopes });
+        if !scopes.is_empty() {
+            resources.push(OwnedResource { attrs, scopes });
+        }
     }
     if rejected > 0 {
         problem = format!("{rejected} span(s) rejected: {problem}");
@@ -254,16 +259,21 @@ pub fn log_request(req: ExportLogsServiceRequest, limits: &Limits) -> (LogBatch,
                     }
                 }
             }
-            scopes.push(LogScope {
-                name,
-                version,
-                records,
+            // As the direct decoder: a scope or resource with nothing to keep is left out.
+            if !records.is_empty() {
+                scopes.push(LogScope {
+                    name,
+                    version,
+                    records,
+                });
+            }
+        }
+        if !scopes.is_empty() {
+            batch.resources.push(LogResource {
+                attrs: resource_attrs,
+                scopes,
             });
         }
-        batch.resources.push(LogResource {
-            attrs: resource_attrs,
-            scopes,
-        });
     }
     if batch.rejected > 0 {
         problem = format!("{} log record(s) rejected: {problem}", batch.rejected);
@@ -397,16 +407,21 @@ pub fn metric_request(req: ExportMetricsServiceRequest, limits: &Limits) -> (Met
                     points,
                 });
             }
-            scopes.push(MetricScope {
-                name,
-                version,
-                metrics,
+            // A scope or resource with no metric is left out, as the trace and log decoders do.
+            if !metrics.is_empty() {
+                scopes.push(MetricScope {
+                    name,
+                    version,
+                    metrics,
+                });
+            }
+        }
+        if !scopes.is_empty() {
+            batch.resources.push(MetricResource {
+                attrs: resource_attrs,
+                scopes,
             });
         }
-        batch.resources.push(MetricResource {
-            attrs: resource_attrs,
-            scopes,
-        });
     }
     if batch.rejected > 0 {
         problem = format!("{} data point(s) rejected: {problem}", batch.rejected);

@@ -219,7 +219,10 @@ fn request(buf: &[u8], limits: &Limits) -> R<(Batch, String)> {
             1 => {
                 let m = rd.bytes(wt)?;
                 let rs = resource_spans(m, limits, &mut batch, &mut rejects)?;
-                batch.resources.push(rs);
+                // Nothing to keep from a resource without spans: no allocation for it.
+                if !rs.scopes.is_empty() {
+                    batch.resources.push(rs);
+                }
             }
             _ => rd.skip(wt, tag)?,
         }
@@ -247,7 +250,11 @@ fn resource_spans(
         match tag {
             // Resource: a second occurrence merges (its attributes are appended).
             1 => resource(rd.bytes(wt)?, limits, b, &mut attrs)?,
-            2 => scopes.push(scope_spans(rd.bytes(wt)?, limits, b, rejects)?),
+            2 => {
+                if let Some(scope) = scope_spans(rd.bytes(wt)?, limits, b, rejects)? {
+                    scopes.push(scope);
+                }
+            }
             3 => {
                 rd.str(wt)?;
             }
@@ -285,7 +292,7 @@ fn scope_spans(
     limits: &Limits,
     b: &mut Batch,
     rejects: &mut Rejects,
-) -> R<NewScopeSpans> {
+) -> R<Option<NewScopeSpans>> {
     let (mut name, mut version) = ("", "");
     let mut spans = Vec::new();
     let mut last = LastSpan::new();
@@ -309,11 +316,15 @@ fn scope_spans(
             _ => rd.skip(wt, tag)?,
         }
     }
-    Ok(NewScopeSpans {
+    // A scope without spans (or whose spans were all rejected) is not kept.
+    if spans.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(NewScopeSpans {
         name: b.text(name),
         version: b.text(version),
         spans,
-    })
+    }))
 }
 
 fn scope<'a>(buf: &'a [u8], name: &mut &'a str, version: &mut &'a str) -> R<()> {

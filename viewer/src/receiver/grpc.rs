@@ -1,9 +1,11 @@
 //! OTLP/gRPC: TraceService, MetricsService and LogsService.
 //!
-//! Traces and logs do not go through prost's generated servers: [`Direct`] is the same service
-//! with a codec whose decoder hands the message bytes to [`decode::trace_request`] or
-//! [`decode::log_request`], which build our model directly. Metrics keep the generated server and
-//! convert prost's messages.
+//! None of the three goes through prost's generated servers: [`Direct`] is the same service with
+//! a codec that keeps the message's bytes; the handler charges what decoding them will take to
+//! the in-flight memory budget ([`super::budget`]), then decodes them off the async workers when
+//! they are large: traces and logs with [`decode::trace_request`] and [`decode::log_request`],
+//! which build our model directly, metrics with prost and `convert`. Request bodies are charged
+//! as their frames arrive ([`ChargeLayer`]).
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -11,9 +13,6 @@ use std::task::{Context, Poll};
 
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
@@ -27,11 +26,12 @@ use tonic::codegen::{Body, BoxFuture, StdError, http};
 use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
-use super::conn::LimitedListener;
+use super::budget::{ChargedBody, MemoryBudget, Over, SharedCharge};
+use super::conn::{ConnInfo, LimitedListener};
 use super::decode::DecodeError;
-use super::{Limits, Options, UNAUTHENTICATED, convert, decode};
-use crate::ingest::{Ingest, Refusal, Signal};
-use crate::model::{Batch, LogBatch};
+use super::{Limits, Options, UNAUTHENTICATED, convert, decode, estimate};
+use crate::ingest::{Ingest, Payload, Refusal, Signal};
+use crate::model::{Batch, LogBatch, MetricBatch};
 
 /// Serves OTLP/gRPC on an already-bound listener until `shutdown` completes.
 pub async fn serve(
@@ -44,6 +44,7 @@ pub async fn serve(
     let max = options.max_message_size;
     let timeout = options.request_timeout;
     let conn = options.conn;
+    let budget = options.budget.clone();
     let auth = move |req: Request<()>| -> Result<Request<()>, Status> {
         let header = req.metadata().get("authorization").map(|v| v.as_bytes());
         if options.authorized(header) {
@@ -54,21 +55,89 @@ pub async fn serve(
     };
     tonic::transport::Server::builder()
         .timeout(timeout)
+        .max_concurrent_streams(super::MAX_STREAMS)
         .layer(tower::util::MapResponseLayer::new(map_refusals))
+        .layer(ChargeLayer(budget.clone()))
         .add_service(InterceptedService::new(
-            Direct::<Traces>::new(svc.clone(), max),
+            Direct::<Traces>::new(svc.clone(), max, budget.clone()),
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
-            MetricsServiceServer::new(svc.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max),
+            Direct::<Metrics>::new(svc.clone(), max, budget.clone()),
             auth.clone(),
         ))
-        .add_service(InterceptedService::new(Direct::<Logs>::new(svc, max), auth))
+        .add_service(InterceptedService::new(
+            Direct::<Logs>::new(svc, max, budget),
+            auth,
+        ))
         .serve_with_incoming_shutdown(LimitedListener::new(listener, conn).into_stream(), shutdown)
         .await
+}
+
+/// Marks the connection as having sent a request (ending its handshake deadline), and wraps
+/// the request's body so each frame is charged to the in-flight budget as it arrives; the
+/// charge goes in the request's extensions for the handler.
+#[derive(Clone)]
+struct ChargeLayer(MemoryBudget);
+
+impl<S> tower::Layer<S> for ChargeLayer {
+    type Service = Charging<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Charging {
+            inner,
+            budget: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Charging<S> {
+    inner: S,
+    budget: MemoryBudget,
+}
+
+impl<S> tower::Service<http::Request<tonic::body::Body>> for Charging<S>
+where
+    S: tower::Service<http::Request<tonic::body::Body>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        if let Some(info) = req.extensions().get::<ConnInfo>() {
+            info.served.mark();
+        }
+        let charge = SharedCharge::default();
+        let budget = self.budget.clone();
+        let (mut parts, body) = req.into_parts();
+        parts.extensions.insert(std::sync::Arc::clone(&charge));
+        let body = http_body_util::BodyExt::map_err(
+            ChargedBody::new(body, budget, charge),
+            |e| -> tonic::codegen::StdError {
+                match e.downcast::<Over>() {
+                    Ok(over) => Box::new(over_status(*over)),
+                    Err(e) => e,
+                }
+            },
+        );
+        self.inner.call(http::Request::from_parts(
+            parts,
+            tonic::body::Body::new(body),
+        ))
+    }
+}
+
+fn over_status(over: Over) -> Status {
+    match over {
+        Over::Busy => Status::unavailable(over.message()),
+        Over::TooLarge { .. } => Status::resource_exhausted(over.message()),
+    }
 }
 
 /// Maps tonic's own refusals to the codes OTLP asks for: an over-limit message is
@@ -110,27 +179,20 @@ fn refusal_status(r: &Refusal, signal: Signal) -> Status {
     Status::unavailable(r.message(signal))
 }
 
-/// A request's protobuf encoding, when requests are recorded.
-fn raw_of<M: prost::Message>(ingest: &Ingest, req: &M) -> Option<bytes::Bytes> {
-    ingest
-        .recording()
-        .then(|| bytes::Bytes::from(req.encode_to_vec()))
-}
-
-/// A signal whose gRPC service decodes requests straight into our model: its service name,
-/// `Export` path, batch and response types, and the direct decoder.
+/// A signal's gRPC service as far as it differs from the others: its service name, `Export`
+/// path, batch and response types, and its decoder.
 trait DirectSignal: Send + 'static {
     const NAME: &'static str;
     const EXPORT_PATH: &'static str;
-    type Batch: Send + 'static;
+    const SIGNAL: Signal;
+    type Batch: Into<Payload> + Send + 'static;
     type Response: prost::Message + Default + Send + 'static;
 
-    fn decode(buf: &[u8], limits: &Limits) -> Result<(Self::Batch, String), DecodeError>;
+    /// The batch, what was wrong with parts of it, and the items rejected.
+    fn decode(buf: &[u8], limits: &Limits) -> Result<(Self::Batch, String, u64), DecodeError>;
 
-    fn export(
-        otlp: Otlp,
-        decoded: Decoded<Self::Batch>,
-    ) -> BoxFuture<Response<Self::Response>, Status>;
+    /// The response, with partial success when items were rejected.
+    fn response(rejected: u64, problem: String) -> Self::Response;
 }
 
 /// `opentelemetry.proto.collector.trace.v1.TraceService`, with [`decode::trace_request`].
@@ -139,18 +201,24 @@ struct Traces;
 impl DirectSignal for Traces {
     const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
     const EXPORT_PATH: &'static str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    const SIGNAL: Signal = Signal::Traces;
     type Batch = Batch;
     type Response = ExportTraceServiceResponse;
 
-    fn decode(buf: &[u8], limits: &Limits) -> Result<(Batch, String), DecodeError> {
-        decode::trace_request(buf, limits)
+    fn decode(buf: &[u8], limits: &Limits) -> Result<(Batch, String, u64), DecodeError> {
+        decode::trace_request(buf, limits).map(|(b, p)| {
+            let rejected = b.rejected;
+            (b, p, rejected)
+        })
     }
 
-    fn export(
-        otlp: Otlp,
-        decoded: Decoded<Batch>,
-    ) -> BoxFuture<Response<ExportTraceServiceResponse>, Status> {
-        Box::pin(async move { otlp.export_traces(decoded).await })
+    fn response(rejected: u64, problem: String) -> ExportTraceServiceResponse {
+        ExportTraceServiceResponse {
+            partial_success: (rejected > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
+                error_message: problem,
+            }),
+        }
     }
 }
 
@@ -160,35 +228,70 @@ struct Logs;
 impl DirectSignal for Logs {
     const NAME: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
     const EXPORT_PATH: &'static str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+    const SIGNAL: Signal = Signal::Logs;
     type Batch = LogBatch;
     type Response = ExportLogsServiceResponse;
 
-    fn decode(buf: &[u8], limits: &Limits) -> Result<(LogBatch, String), DecodeError> {
-        decode::log_request(buf, limits)
+    fn decode(buf: &[u8], limits: &Limits) -> Result<(LogBatch, String, u64), DecodeError> {
+        decode::log_request(buf, limits).map(|(b, p)| {
+            let rejected = b.rejected;
+            (b, p, rejected)
+        })
     }
 
-    fn export(
-        otlp: Otlp,
-        decoded: Decoded<LogBatch>,
-    ) -> BoxFuture<Response<ExportLogsServiceResponse>, Status> {
-        Box::pin(async move { otlp.export_logs(decoded).await })
+    fn response(rejected: u64, problem: String) -> ExportLogsServiceResponse {
+        ExportLogsServiceResponse {
+            partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
+                rejected_log_records: i64::try_from(rejected).unwrap_or(i64::MAX),
+                error_message: problem,
+            }),
+        }
     }
 }
 
-/// A signal's gRPC service, decoding straight into our model. Built as prost's generated
-/// servers (`TraceServiceServer`, `LogsServiceServer`) are, with [`DirectCodec`] in place of
-/// `ProstCodec`.
+/// `opentelemetry.proto.collector.metrics.v1.MetricsService`: prost, then `convert`.
+struct Metrics;
+
+impl DirectSignal for Metrics {
+    const NAME: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
+    const EXPORT_PATH: &'static str =
+        "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+    const SIGNAL: Signal = Signal::Metrics;
+    type Batch = MetricBatch;
+    type Response = ExportMetricsServiceResponse;
+
+    fn decode(buf: &[u8], limits: &Limits) -> Result<(MetricBatch, String, u64), DecodeError> {
+        let req = <ExportMetricsServiceRequest as prost::Message>::decode(buf)?;
+        let (b, p) = convert::metric_request(req, limits);
+        let rejected = b.rejected;
+        Ok((b, p, rejected))
+    }
+
+    fn response(rejected: u64, problem: String) -> ExportMetricsServiceResponse {
+        ExportMetricsServiceResponse {
+            partial_success: (rejected > 0).then(|| ExportMetricsPartialSuccess {
+                rejected_data_points: i64::try_from(rejected).unwrap_or(i64::MAX),
+                error_message: problem,
+            }),
+        }
+    }
+}
+
+/// A signal's gRPC service. Built as prost's generated servers (`TraceServiceServer`, ...) are,
+/// with [`RawCodec`] in place of `ProstCodec`.
 struct Direct<S> {
     otlp: Otlp,
     max_decoding_message_size: usize,
+    budget: MemoryBudget,
     signal: PhantomData<fn() -> S>,
 }
 
 impl<S> Direct<S> {
-    fn new(otlp: Otlp, max_decoding_message_size: usize) -> Self {
+    fn new(otlp: Otlp, max_decoding_message_size: usize, budget: MemoryBudget) -> Self {
         Self {
             otlp,
             max_decoding_message_size,
+            budget,
             signal: PhantomData,
         }
     }
@@ -196,7 +299,11 @@ impl<S> Direct<S> {
 
 impl<S> Clone for Direct<S> {
     fn clone(&self) -> Self {
-        Self::new(self.otlp.clone(), self.max_decoding_message_size)
+        Self::new(
+            self.otlp.clone(),
+            self.max_decoding_message_size,
+            self.budget.clone(),
+        )
     }
 }
 
@@ -234,139 +341,108 @@ where
                 Ok(response)
             });
         }
-        let otlp = self.otlp.clone();
+        let export = Export::<S> {
+            otlp: self.otlp.clone(),
+            budget: self.budget.clone(),
+            signal: PhantomData,
+        };
         let max = self.max_decoding_message_size;
         Box::pin(async move {
-            let codec = DirectCodec::<S> {
-                limits: otlp.0.limits,
-                signal: PhantomData,
-            };
-            let mut grpc = tonic::server::Grpc::new(codec)
+            let mut grpc = tonic::server::Grpc::new(RawCodec::<S::Response>(PhantomData))
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(max);
-            Ok(grpc.unary(Export::<S>(otlp, PhantomData), req).await)
+            Ok(grpc.unary(export, req).await)
         })
     }
 }
 
-/// Decodes requests with the signal's direct decoder; encodes responses with prost.
-struct DirectCodec<S> {
-    limits: Limits,
-    signal: PhantomData<fn() -> S>,
-}
+/// Keeps a request message's bytes (decoded later, off the async workers); encodes responses
+/// with prost.
+struct RawCodec<R>(PhantomData<fn() -> R>);
 
-impl<S: DirectSignal> Codec for DirectCodec<S> {
-    type Encode = S::Response;
-    type Decode = Decoded<S::Batch>;
-    type Encoder = tonic_prost::ProstEncoder<S::Response>;
-    type Decoder = DirectDecoder<S>;
+impl<R: prost::Message + Default + Send + 'static> Codec for RawCodec<R> {
+    type Encode = R;
+    type Decode = bytes::Bytes;
+    type Encoder = tonic_prost::ProstEncoder<R>;
+    type Decoder = RawDecoder;
 
     fn encoder(&mut self) -> Self::Encoder {
         tonic_prost::ProstEncoder::new(tonic::codec::BufferSettings::default())
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        DirectDecoder {
-            limits: self.limits,
-            signal: PhantomData,
-        }
+        RawDecoder
     }
 }
 
-struct DirectDecoder<S> {
-    limits: Limits,
+struct RawDecoder;
+
+impl Decoder for RawDecoder {
+    type Item = bytes::Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<bytes::Bytes>, Status> {
+        use bytes::Buf as _;
+        // The message's bytes, without a copy (the frame buffer is split off).
+        Ok(Some(buf.copy_to_bytes(buf.remaining())))
+    }
+}
+
+/// Messages at least this long are decoded on a blocking thread.
+const BLOCKING_FROM: usize = 64 * 1024;
+
+/// The unary handler: charges the decoding to the budget, decodes, hands the batch to the store
+/// and reports partial success.
+struct Export<S> {
+    otlp: Otlp,
+    budget: MemoryBudget,
     signal: PhantomData<fn() -> S>,
 }
 
-/// A decoded request: the batch, what was wrong with parts of it, and its bytes (kept for
-/// recording; a reference to the frame, not a copy).
-type Decoded<B> = (B, String, bytes::Bytes);
-
-impl<S: DirectSignal> Decoder for DirectDecoder<S> {
-    type Item = Decoded<S::Batch>;
-    type Error = Status;
-
-    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
-        use bytes::Buf as _;
-        // The message's bytes, without a copy (the frame buffer is split off).
-        let bytes = buf.copy_to_bytes(buf.remaining());
-        S::decode(&bytes, &self.limits)
-            .map(|(batch, problem)| Some((batch, problem, bytes)))
-            .map_err(|e| Status::invalid_argument(e.to_string()))
-    }
-}
-
-/// The unary handler: hands the decoded batch to the store and reports partial success.
-struct Export<S>(Otlp, PhantomData<fn() -> S>);
-
-impl<S: DirectSignal> tonic::server::UnaryService<Decoded<S::Batch>> for Export<S> {
+impl<S: DirectSignal> tonic::server::UnaryService<bytes::Bytes> for Export<S> {
     type Response = S::Response;
     type Future = BoxFuture<Response<Self::Response>, Status>;
 
-    fn call(&mut self, request: Request<Decoded<S::Batch>>) -> Self::Future {
-        S::export(self.0.clone(), request.into_inner())
-    }
-}
-
-impl Otlp {
-    async fn export_traces(
-        &self,
-        (batch, problem, bytes): Decoded<Batch>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let rejected = batch.rejected;
-        let raw = self.0.recording().then_some(bytes);
-        self.0
-            .accept(batch, raw)
-            .await
-            .map_err(|r| refusal_status(&r, Signal::Traces))?;
-        let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
-            rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
-            error_message: problem,
-        });
-        Ok(Response::new(ExportTraceServiceResponse {
-            partial_success,
-        }))
-    }
-
-    async fn export_logs(
-        &self,
-        (batch, problem, bytes): Decoded<LogBatch>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let rejected = batch.rejected;
-        let raw = self.0.recording().then_some(bytes);
-        self.0
-            .accept(batch, raw)
-            .await
-            .map_err(|r| refusal_status(&r, Signal::Logs))?;
-        Ok(Response::new(ExportLogsServiceResponse {
-            partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
-                rejected_log_records: i64::try_from(rejected).unwrap_or(i64::MAX),
-                error_message: problem,
-            }),
-        }))
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for Otlp {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let req = request.into_inner();
-        let raw = raw_of(&self.0, &req);
-        let (batch, problem) = convert::metric_request(req, &self.0.limits);
-        let rejected = batch.rejected;
-        self.0
-            .accept(batch, raw)
-            .await
-            .map_err(|r| refusal_status(&r, Signal::Metrics))?;
-        Ok(Response::new(ExportMetricsServiceResponse {
-            partial_success: (rejected > 0).then(|| ExportMetricsPartialSuccess {
-                rejected_data_points: i64::try_from(rejected).unwrap_or(i64::MAX),
-                error_message: problem,
-            }),
-        }))
+    fn call(&mut self, request: Request<bytes::Bytes>) -> Self::Future {
+        let (ingest, budget) = (self.otlp.0.clone(), self.budget.clone());
+        Box::pin(async move {
+            // What the body's frames were charged; the message (decompressed, if it was) and
+            // what decoding it builds are charged on top.
+            let mut charge = request
+                .extensions()
+                .get::<SharedCharge>()
+                .and_then(|c| c.lock().ok().map(|mut c| std::mem::take(&mut *c)))
+                .unwrap_or_default();
+            let bytes = request.into_inner();
+            let len = bytes.len();
+            let need = estimate::protobuf(S::SIGNAL, &bytes);
+            let more = need.saturating_sub(charge.bytes());
+            budget
+                .charge(&mut charge, more)
+                .await
+                .map_err(over_status)?;
+            let limits = ingest.limits;
+            let recording = ingest.recording();
+            let decode = move || {
+                S::decode(&bytes, &limits)
+                    .map(|decoded| (decoded, recording.then_some(bytes)))
+                    .map_err(|e| Status::invalid_argument(e.to_string()))
+            };
+            let ((batch, problem, rejected), raw) = if len < BLOCKING_FROM {
+                decode()?
+            } else {
+                match tokio::task::spawn_blocking(decode).await {
+                    Ok(r) => r?,
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                }
+            };
+            drop(charge);
+            ingest
+                .accept(batch, raw)
+                .await
+                .map_err(|r| refusal_status(&r, S::SIGNAL))?;
+            Ok(Response::new(S::response(rejected, problem)))
+        })
     }
 }

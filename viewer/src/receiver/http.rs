@@ -2,10 +2,11 @@
 
 use std::future::Future;
 use std::io::Read;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -21,15 +22,17 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message;
 use tokio::net::TcpListener;
 
+use super::budget::{Charge, ChargedBody, MemoryBudget, Over, SharedCharge};
 use super::conn::LimitedListener;
 use super::decode::DecodeError;
-use super::{Limits, Options, UNAUTHENTICATED, convert};
+use super::{Limits, Options, UNAUTHENTICATED, convert, estimate};
 use crate::ingest::{Counters, Ingest, Signal};
 
 #[derive(Clone)]
 struct HttpState {
     ingest: Ingest,
     max_message_size: usize,
+    budget: MemoryBudget,
 }
 
 /// The OTLP/HTTP routes.
@@ -39,7 +42,6 @@ pub fn app(ingest: Ingest, options: Options) -> Router {
         .route("/v1/traces", post(traces))
         .route("/v1/metrics", post(metrics))
         .route("/v1/logs", post(logs))
-        .layer(DefaultBodyLimit::max(options.max_message_size))
         .layer(axum::middleware::from_fn(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
                 let allowed = auth_options.authorized(
@@ -64,20 +66,63 @@ pub fn app(ingest: Ingest, options: Options) -> Router {
         .with_state(HttpState {
             ingest,
             max_message_size: options.max_message_size,
+            budget: options.budget,
         })
 }
 
-/// Serves OTLP/HTTP on an already-bound listener until `shutdown` completes.
+/// Serves OTLP/HTTP on an already-bound listener until `shutdown` completes, then lets the
+/// requests in progress finish.
+///
+/// Its own accept loop rather than `axum::serve`, which sets no timer: here a client must send
+/// a request's headers within `header_timeout` (HTTP/1.1; the connection's first request on
+/// either protocol through [`LimitedListener`]), however slowly it trickles them.
 pub async fn serve(
     listener: TcpListener,
     ingest: Ingest,
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let conn = options.conn;
-    axum::serve(LimitedListener::new(listener, conn), app(ingest, options))
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use tower::ServiceExt as _;
+
+    let mut listener = LimitedListener::new(listener, options.conn);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(super::MAX_STREAMS);
+    let builder = Arc::new(builder);
+    let router = app(ingest, options);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (conn, _) = tokio::select! {
+            conn = listener.next() => conn,
+            () = &mut shutdown => break,
+        };
+        let served = conn.served();
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                served.mark();
+                router.clone().oneshot(req.map(Body::new))
+            });
+        let builder = Arc::clone(&builder);
+        let conn = builder
+            .serve_connection(TokioIo::new(conn), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    graceful.shutdown().await;
+    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -108,6 +153,16 @@ impl Refused {
             format,
             message: message.into(),
         }
+    }
+}
+
+impl Refused {
+    fn over(over: Over, format: Format) -> Self {
+        let status = match over {
+            Over::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Over::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        };
+        Self::new(status, format, over.message())
     }
 }
 
@@ -148,8 +203,8 @@ fn encode<M: Message>(
     (status, [(header::CONTENT_TYPE, ct)], body).into_response()
 }
 
-/// Checks the content type and encoding, and returns the decompressed body.
-fn unpack(headers: &HeaderMap, body: Bytes, max: usize) -> Result<(Format, Bytes), Refused> {
+/// The request's format and whether its body is gzip-compressed, from its headers.
+fn content(headers: &HeaderMap) -> Result<(Format, bool), Refused> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -166,7 +221,8 @@ fn unpack(headers: &HeaderMap, body: Bytes, max: usize) -> Result<(Format, Bytes
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Format::Json,
             format!(
-                "unsupported content type {ct:?}: use application/x-protobuf or application/json"
+                "unsupported content type {:?}: use application/x-protobuf or application/json",
+                crate::format::safe(ct)
             ),
         ));
     };
@@ -175,36 +231,138 @@ fn unpack(headers: &HeaderMap, body: Bytes, max: usize) -> Result<(Format, Bytes
         .and_then(|v| v.to_str().ok())
         .unwrap_or("identity")
         .trim();
-    let body = match encoding {
-        "" | "identity" => body,
-        e if e.eq_ignore_ascii_case("gzip") => {
-            let mut out = Vec::new();
-            let mut reader = flate2::read::GzDecoder::new(&body[..]).take(max as u64 + 1);
-            reader.read_to_end(&mut out).map_err(|e| {
+    match encoding {
+        "" | "identity" => Ok((format, false)),
+        e if e.eq_ignore_ascii_case("gzip") => Ok((format, true)),
+        other => Err(Refused::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format,
+            format!(
+                "unsupported content encoding {:?}: use gzip or none",
+                crate::format::safe(other)
+            ),
+        )),
+    }
+}
+
+/// Bodies at least this long are decompressed and decoded on a blocking thread, off the
+/// receivers' async workers.
+const BLOCKING_FROM: usize = 64 * 1024;
+
+/// Runs `f` on a blocking thread when `len` is large, in place otherwise.
+async fn off_thread<T: Send + 'static>(len: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
+    if len < BLOCKING_FROM {
+        return f();
+    }
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// A request read whole, decompressed, and charged to the in-flight budget for what decoding it
+/// will take: its format, its bytes, and the charge (given back when dropped).
+struct Received {
+    format: Format,
+    body: Bytes,
+    _charge: Charge,
+}
+
+/// Reads a request's body frame by frame, each charged to the in-flight budget before it is
+/// kept; decompresses it (charged up to the size limit first) off the async workers; then
+/// charges what decoding it is expected to take.
+async fn receive(
+    st: &HttpState,
+    signal: Signal,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Received, Refused> {
+    let (format, gzip) = content(headers)?;
+    let max = st.max_message_size;
+    let too_large = || {
+        Refused::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format,
+            format!("the body exceeds the limit of {max} bytes (--max-message-size)"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let shared = SharedCharge::default();
+    let charged = ChargedBody::new(body, st.budget.clone(), Arc::clone(&shared));
+    let collected = http_body_util::BodyExt::collect(http_body_util::Limited::new(charged, max))
+        .await
+        .map_err(|e| {
+            if let Some(over) = e.downcast_ref::<Over>() {
+                Refused::over(*over, format)
+            } else if e.is::<http_body_util::LengthLimitError>() {
+                too_large()
+            } else {
                 Refused::new(
                     StatusCode::BAD_REQUEST,
                     format,
-                    format!("bad gzip body: {e}"),
+                    format!("could not read the body: {e}"),
                 )
-            })?;
-            if out.len() > max {
-                return Err(Refused::new(
+            }
+        })?;
+    let mut body = collected.to_bytes();
+    let mut charge = std::mem::take(&mut *shared.lock().unwrap_or_else(|e| e.into_inner()));
+    if gzip {
+        // What it inflates to is not known ahead: charge the most it may become.
+        st.budget
+            .charge(&mut charge, max)
+            .await
+            .map_err(|o| Refused::over(o, format))?;
+        let compressed = body;
+        body = off_thread(compressed.len(), move || gunzip(&compressed, max))
+            .await
+            .map_err(|e| match e {
+                Gunzip::TooLarge => Refused::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format,
                     format!("decompressed body exceeds the limit of {max} bytes"),
-                ));
-            }
-            Bytes::from(out)
-        }
-        other => {
-            return Err(Refused::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format,
-                format!("unsupported content encoding {other:?}: use gzip or none"),
-            ));
-        }
+                ),
+                Gunzip::Bad(e) => Refused::new(
+                    StatusCode::BAD_REQUEST,
+                    format,
+                    format!("bad gzip body: {e}"),
+                ),
+            })?;
+    }
+    let need = match format {
+        Format::Protobuf => estimate::protobuf(signal, &body),
+        Format::Json => estimate::json(&body),
     };
-    Ok((format, body))
+    let more = need.saturating_sub(charge.bytes());
+    st.budget
+        .charge(&mut charge, more)
+        .await
+        .map_err(|o| Refused::over(o, format))?;
+    Ok(Received {
+        format,
+        body,
+        _charge: charge,
+    })
+}
+
+enum Gunzip {
+    TooLarge,
+    Bad(std::io::Error),
+}
+
+fn gunzip(body: &[u8], max: usize) -> Result<Bytes, Gunzip> {
+    let mut out = Vec::new();
+    let mut reader = flate2::read::GzDecoder::new(body).take(max as u64 + 1);
+    reader.read_to_end(&mut out).map_err(Gunzip::Bad)?;
+    if out.len() > max {
+        return Err(Gunzip::TooLarge);
+    }
+    Ok(Bytes::from(out))
 }
 
 fn decode<M: Message + Default + serde::de::DeserializeOwned>(
@@ -248,23 +406,17 @@ async fn send(
         .map_err(|r| Refused::new(StatusCode::SERVICE_UNAVAILABLE, format, r.message(signal)))
 }
 
-/// The request's protobuf encoding, when requests are recorded.
-fn raw_of<M: Message>(st: &HttpState, req: &M) -> Option<Bytes> {
-    st.ingest
-        .recording()
-        .then(|| Bytes::from(req.encode_to_vec()))
-}
-
-async fn traces(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn traces(State(st): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
-        let (format, body) = unpack(&headers, body, st.max_message_size)?;
+        let received = receive(&st, Signal::Traces, &headers, body).await?;
+        let format = received.format;
         let ((batch, problem), raw) = direct_or_json(
             &st,
-            format,
-            &body,
+            received,
             super::decode::trace_request,
             convert::trace_request,
-        )?;
+        )
+        .await?;
         let rejected = batch.rejected;
         send(&st, format, batch, raw).await?;
         let res = ExportTraceServiceResponse {
@@ -279,15 +431,24 @@ async fn traces(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) ->
     finish(&st, Signal::Traces, result)
 }
 
-async fn metrics(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn metrics(State(st): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
-        let (format, body) = unpack(&headers, body, st.max_message_size)?;
-        let req: ExportMetricsServiceRequest = decode(format, &body)?;
-        let raw = match format {
-            Format::Protobuf => st.ingest.recording().then(|| body.clone()),
-            Format::Json => raw_of(&st, &req),
-        };
-        let (batch, problem) = convert::metric_request(req, &st.ingest.limits);
+        let Received {
+            format,
+            body,
+            _charge,
+        } = receive(&st, Signal::Metrics, &headers, body).await?;
+        let (recording, limits) = (st.ingest.recording(), st.ingest.limits);
+        let ((batch, problem), raw) = off_thread(body.len(), move || {
+            let req: ExportMetricsServiceRequest = decode(format, &body)?;
+            let raw = match format {
+                Format::Protobuf => recording.then(|| body.clone()),
+                Format::Json => recording.then(|| Bytes::from(req.encode_to_vec())),
+            };
+            Ok::<_, Refused>((convert::metric_request(req, &limits), raw))
+        })
+        .await?;
+        drop(_charge);
         let rejected = batch.rejected;
         send(&st, format, batch, raw).await?;
         let res = ExportMetricsServiceResponse {
@@ -302,16 +463,17 @@ async fn metrics(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -
     finish(&st, Signal::Metrics, result)
 }
 
-async fn logs(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn logs(State(st): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
-        let (format, body) = unpack(&headers, body, st.max_message_size)?;
+        let received = receive(&st, Signal::Logs, &headers, body).await?;
+        let format = received.format;
         let ((batch, problem), raw) = direct_or_json(
             &st,
-            format,
-            &body,
+            received,
             super::decode::log_request,
             convert::log_request,
-        )?;
+        )
+        .await?;
         let rejected = batch.rejected;
         send(&st, format, batch, raw).await?;
         let res = ExportLogsServiceResponse {
@@ -329,36 +491,43 @@ async fn logs(State(st): State<HttpState>, headers: HeaderMap, body: Bytes) -> R
 /// A decoder straight from protobuf into our model (`decode::trace_request`, `log_request`).
 type Direct<B> = fn(&[u8], &Limits) -> Result<(B, String), DecodeError>;
 
-/// A trace or log request decoded: protobuf straight into our model (`direct`), JSON through
-/// serde and `convert`; with the bytes to record, when requests are recorded.
-fn direct_or_json<M, B>(
+/// A trace or log request decoded (off the async workers when large): protobuf straight into
+/// our model (`direct`), JSON through serde and `convert`; with the bytes to record, when
+/// requests are recorded. The request's charge is given back once it is decoded.
+async fn direct_or_json<M, B>(
     st: &HttpState,
-    format: Format,
-    body: &Bytes,
+    received: Received,
     direct: Direct<B>,
     convert: fn(M, &Limits) -> (B, String),
 ) -> Result<((B, String), Option<Bytes>), Refused>
 where
-    M: Message + Default + serde::de::DeserializeOwned,
+    M: Message + Default + serde::de::DeserializeOwned + 'static,
+    B: Send + 'static,
 {
-    match format {
+    let Received {
+        format,
+        body,
+        _charge,
+    } = received;
+    let (recording, limits) = (st.ingest.recording(), st.ingest.limits);
+    off_thread(body.len(), move || match format {
         Format::Protobuf => {
-            let raw = st.ingest.recording().then(|| body.clone());
-            let decoded = direct(body, &st.ingest.limits).map_err(|e| {
+            let decoded = direct(&body, &limits).map_err(|e| {
                 Refused::new(
                     StatusCode::BAD_REQUEST,
                     format,
                     format!("malformed protobuf: {e}"),
                 )
             })?;
-            Ok((decoded, raw))
+            Ok((decoded, recording.then_some(body)))
         }
         Format::Json => {
-            let req: M = decode(format, body)?;
-            let raw = raw_of(st, &req);
-            Ok((convert(req, &st.ingest.limits), raw))
+            let req: M = decode(format, &body)?;
+            let raw = recording.then(|| Bytes::from(req.encode_to_vec()));
+            Ok((convert(req, &limits), raw))
         }
-    }
+    })
+    .await
 }
 
 fn finish(st: &HttpState, signal: Signal, result: Result<Response, Refused>) -> Response {

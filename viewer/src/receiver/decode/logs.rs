@@ -58,7 +58,10 @@ fn request(buf: &[u8], limits: &Limits) -> R<(LogBatch, String)> {
             1 => {
                 let m = rd.bytes(wt)?;
                 let rl = resource_logs(m, limits, &mut rejects)?;
-                batch.resources.push(rl);
+                // Nothing to keep from a resource without records: no allocation for it.
+                if !rl.scopes.is_empty() {
+                    batch.resources.push(rl);
+                }
             }
             _ => skip(&mut rd, wt, tag)?,
         }
@@ -84,7 +87,11 @@ fn resource_logs(buf: &[u8], limits: &Limits, rejects: &mut Rejects) -> R<LogRes
         match tag {
             // Resource: a second occurrence merges (its attributes are appended).
             1 => resource(rd.bytes(wt)?, limits, &mut attrs)?,
-            2 => scopes.push(scope_logs(rd.bytes(wt)?, limits, rejects)?),
+            2 => {
+                if let Some(scope) = scope_logs(rd.bytes(wt)?, limits, rejects)? {
+                    scopes.push(scope);
+                }
+            }
             3 => {
                 rd.str(wt)?;
             }
@@ -173,7 +180,7 @@ fn push_record_attr<'a>(
     Ok(())
 }
 
-fn scope_logs(buf: &[u8], limits: &Limits, rejects: &mut Rejects) -> R<LogScope> {
+fn scope_logs(buf: &[u8], limits: &Limits, rejects: &mut Rejects) -> R<Option<LogScope>> {
     let (mut name, mut version) = ("", "");
     let mut records: Vec<NewLogRecord> = Vec::new();
     // The bytes of each attribute of the last record kept, and of the record being decoded.
@@ -216,11 +223,15 @@ fn scope_logs(buf: &[u8], limits: &Limits, rejects: &mut Rejects) -> R<LogScope>
             _ => skip(&mut rd, wt, tag)?,
         }
     }
-    Ok(LogScope {
+    // A scope without records (or whose records were all rejected) is not kept.
+    if records.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(LogScope {
         name: name.to_owned(),
         version: version.to_owned(),
         records,
-    })
+    }))
 }
 
 /// An `InstrumentationScope` (merged into what earlier occurrences gave): name and version are
@@ -834,7 +845,10 @@ mod tests {
         let scope2 = field(1, b"b");
         let buf = field(
             1,
-            &field(2, &[field(1, &scope1), field(1, &scope2)].concat()),
+            &field(
+                2,
+                &[field(1, &scope1), field(1, &scope2), field(2, &[])].concat(),
+            ),
         );
         let got = same(&buf, &limits).unwrap();
         assert!(got.contains("name: \"b\", version: \"1\""), "{got}");
