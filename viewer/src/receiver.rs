@@ -53,24 +53,67 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Whether an `authorization` header value grants access.
+    /// Whether an `authorization` header value grants access: the scheme `Bearer` in any case
+    /// (RFC 7235), then the token, compared in constant time. The time taken depends on the
+    /// length of what was sent, never on the token's, so it tells nothing about either.
     #[must_use]
     pub fn authorized(&self, header: Option<&[u8]>) -> bool {
         let Some(token) = &self.auth_token else {
             return true;
         };
         let Some(header) = header else { return false };
-        let expected = format!("Bearer {token}");
-        // Compare in time independent of where the first difference is.
-        header.len() == expected.len()
-            && header
-                .iter()
-                .zip(expected.as_bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        let (scheme, sent) = match header.iter().position(|&b| b == b' ') {
+            Some(i) => (&header[..i], &header[i + 1..]),
+            None => (header, &[][..]),
+        };
+        let sent = sent.trim_ascii();
+        let expected = token.as_bytes();
+        let mut diff = u8::from(sent.len() != expected.len() || expected.is_empty());
+        for (i, b) in sent.iter().enumerate() {
+            diff |= b ^ expected
+                .get(i % expected.len().max(1))
+                .copied()
+                .unwrap_or(0);
+        }
+        scheme.eq_ignore_ascii_case(b"bearer") && diff == 0
     }
 }
 
 /// The message an unauthenticated sender gets.
 pub const UNAUTHENTICATED: &str = "missing or wrong bearer token: send the header \
     `Authorization: Bearer <token>` (OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_in_any_case_and_only_the_exact_token() {
+        let options = Options {
+            auth_token: Some(Arc::from("s3cret")),
+            ..Options::default()
+        };
+        for ok in [
+            "Bearer s3cret",
+            "bearer s3cret",
+            "BEARER s3cret",
+            "Bearer  s3cret ",
+        ] {
+            assert!(options.authorized(Some(ok.as_bytes())), "{ok}");
+        }
+        for bad in [
+            "Bearer s3cre",
+            "Bearer s3crett",
+            "Bearer S3CRET",
+            "Basic s3cret",
+            "Bearers3cret",
+            "s3cret",
+            "Bearer ",
+            "",
+        ] {
+            assert!(!options.authorized(Some(bad.as_bytes())), "{bad}");
+        }
+        assert!(!options.authorized(None));
+        assert!(Options::default().authorized(None), "no token set: open");
+    }
+}

@@ -56,12 +56,7 @@ fn json_bomb() -> Vec<u8> {
     gzip(&body)
 }
 
-async fn post(
-    url: String,
-    content_type: &'static str,
-    body: Vec<u8>,
-    gzip: bool,
-) -> (u16, String) {
+async fn post(url: String, content_type: &'static str, body: Vec<u8>, gzip: bool) -> (u16, String) {
     let mut req = reqwest::Client::new()
         .post(url)
         .header("content-type", content_type)
@@ -138,7 +133,10 @@ async fn compressed_bombs_are_refused_before_decoding_and_valid_requests_are_ser
     let v = Viewer::start(Config::for_tests()).await.unwrap();
     let (grpc, http) = (v.grpc_addr(), v.http_addr());
     let (pb, json) = (protobuf_bomb(), json_bomb());
-    assert!(pb.len() < 64 * 1024 && json.len() < 64 * 1024, "small on the wire");
+    assert!(
+        pb.len() < 64 * 1024 && json.len() < 64 * 1024,
+        "small on the wire"
+    );
 
     let mut bombs = Vec::new();
     for i in 0..8 {

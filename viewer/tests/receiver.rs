@@ -442,10 +442,21 @@ async fn auth_token_is_required_over_grpc_and_http_when_set() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    // The scheme in any case (RFC 7235).
+    let res = http
+        .post(http_url(&v, "/v1/traces"))
+        .header("content-type", "application/x-protobuf")
+        .header("authorization", "bearer s3cret")
+        .body(request("friend", vec![span(10, 2, 0, "lowercase ok")]).encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
 
     let report = v.shutdown().await;
     assert!(report.contains("friend: grpc ok"), "{report}");
     assert!(report.contains("friend: http ok"), "{report}");
+    assert!(report.contains("friend: lowercase ok"), "{report}");
     assert!(!report.contains("intruder"), "{report}");
 }
 
