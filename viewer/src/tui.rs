@@ -13,6 +13,7 @@ pub mod layout;
 pub mod save;
 pub mod status_bar;
 pub mod theme;
+pub mod view;
 pub mod views;
 pub mod widgets;
 

@@ -273,9 +273,8 @@ async fn trickle(s: &mut TcpStream, bytes: &[u8], gap: Duration) -> bool {
             return true;
         }
         let mut buf = [0u8; 256];
-        match tokio::time::timeout(gap, s.read(&mut buf)).await {
-            Ok(Ok(0) | Err(_)) => return true,
-            Ok(Ok(_)) | Err(_) => {}
+        if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(gap, s.read(&mut buf)).await {
+            return true;
         }
     }
     false

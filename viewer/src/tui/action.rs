@@ -2,7 +2,7 @@
 //! [`super::keymap`] (common keys) and in each view's own key table; the app routes it to the
 //! view shown.
 
-use super::app::Tab;
+use super::view::Tab;
 
 /// A user intent, independent of the key that asked for it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::app::Ctx;
+use super::view::Ctx;
 use crate::format;
 
 /// The largest payload (in base64) written: beyond it, nothing is copied and the notice says

@@ -7,9 +7,9 @@ use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
-use super::app::View;
 use super::keymap::{Binding, COMMON};
 use super::theme::TITLE;
+use super::view::View;
 use super::views::KEY_TABLES;
 
 /// The overlay's lines: sections of (keys, what they do).

@@ -7,7 +7,7 @@ use crossterm::event::{
 };
 
 use super::action::Action;
-use super::app::Tab;
+use super::view::Tab;
 
 /// One key binding: the keys, what they do, and how the help overlay shows them.
 pub struct Binding {

@@ -31,9 +31,9 @@ use ratatui::style::{Color, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::app::Ctx;
 use super::keymap::Binding;
 use super::theme::{DIM, TITLE};
+use super::view::Ctx;
 
 /// Every view's key table, for the help overlay.
 pub static KEY_TABLES: &[(&str, &[Binding])] = &[

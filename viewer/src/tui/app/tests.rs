@@ -14,6 +14,7 @@ use crate::model::{OwnedEvent, OwnedLink, SpanKind, StatusCode, Value};
 use crate::store::Store;
 use crate::store::tests::{batch, span};
 use crate::tui::cursor::Cursor;
+use crate::tui::layout::Shape;
 use crate::tui::views::trace_list::Sort;
 use crate::tui::views::{TraceList, TraceView};
 

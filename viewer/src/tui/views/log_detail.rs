@@ -16,11 +16,11 @@ use crate::format::{self, safe};
 use crate::model::{Attr, LogRecord, Severity, Value};
 use crate::store::{LogSeq, Store};
 use crate::tui::action::Action;
-use crate::tui::app::{Ctx, Outcome, Refresh, View};
 use crate::tui::cursor::Scroll;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{DIM, KEY, TITLE, put, service_color, severity_style};
+use crate::tui::view::{Ctx, Outcome, Refresh, View};
 
 pub const HELP_TITLE: &str = "Log record";
 pub static KEYS: &[Binding] = &[Binding {

@@ -17,11 +17,11 @@ use crate::model::{LogRecord, Severity, TraceId};
 use crate::query::LogFilter;
 use crate::store::{LogSeq, Store};
 use crate::tui::action::Action;
-use crate::tui::app::{Ctx, Outcome, Refresh, Tab, View};
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{Cells, DIM, HEADER, SELECTED, TITLE, put, service_color, severity_style};
+use crate::tui::view::{Ctx, Outcome, Refresh, Tab, View};
 
 /// How often the list is rebuilt from the store while following, at most (and never more often
 /// than every ten times what the last rebuild took).

@@ -24,11 +24,11 @@ use crate::model::{Attr, Histogram, PointValue, SpanId, TraceId};
 use crate::store::Store;
 use crate::store::metrics::{self, Metric, MetricId, Point, Series, SeriesId};
 use crate::tui::action::Action;
-use crate::tui::app::{Ctx, Outcome, Refresh, View};
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{DIM, KEY, SELECTED, TITLE, put, series_color};
+use crate::tui::view::{Ctx, Outcome, Refresh, View};
 
 /// Quantiles drawn for distributions, with their colours.
 const QUANTILES: [(f64, &str, Color); 3] = [

@@ -17,11 +17,11 @@ use crate::query::MetricFilter;
 use crate::store::Store;
 use crate::store::metrics::{Metric, MetricId, Series, rate};
 use crate::tui::action::Action;
-use crate::tui::app::{Ctx, Outcome, Refresh, View};
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{Cells, DIM, HEADER, SELECTED, TITLE, put, service_color};
+use crate::tui::view::{Ctx, Outcome, Refresh, View};
 
 const TYPE_W: u16 = 13;
 const UNIT_W: u16 = 8;

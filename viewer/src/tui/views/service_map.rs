@@ -17,11 +17,11 @@ use crate::format::{self, safe};
 use crate::query::SpanFilter;
 use crate::store::{Store, TraceRef};
 use crate::tui::action::Action;
-use crate::tui::app::{Ctx, Outcome, Refresh, View};
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{Cells, DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
+use crate::tui::view::{Ctx, Outcome, Refresh, View};
 
 /// The name column's narrowest width: on a narrow terminal the numbers are cut instead.
 const NAME_MIN_W: u16 = 20;

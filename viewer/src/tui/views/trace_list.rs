@@ -14,12 +14,12 @@ use crate::format::{self, safe};
 use crate::query::{Signal, SpanFilter};
 use crate::store::{Store, TraceRef};
 use crate::tui::action::Action;
-use crate::tui::app::{Ctx, Outcome, Refresh, SaveTo, View};
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::save;
 use crate::tui::theme::{Cells, DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
+use crate::tui::view::{Ctx, Outcome, Refresh, SaveTo, View};
 use crate::tui::widgets::scatter::{Point as ScatterPoint, Scatter};
 
 /// How often the list is rebuilt from the store while following, at most (and never more often

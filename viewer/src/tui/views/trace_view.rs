@@ -20,11 +20,11 @@ use crate::query::{Signal, SpanFilter};
 use crate::store::tree::{TopKind, Tree};
 use crate::store::{Store, Trace, TraceRef};
 use crate::tui::action::Action;
-use crate::tui::app::{Ctx, Outcome, Refresh, SaveTo, View};
 use crate::tui::cursor::{Cursor, Scroll};
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::theme::{DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
+use crate::tui::view::{Ctx, Outcome, Refresh, SaveTo, View};
 use crate::tui::{clipboard, save};
 
 /// Deeper than this, a row shows its depth as a number instead of drawing every guide.
