@@ -8,6 +8,7 @@ pub mod app;
 pub mod clipboard;
 pub mod cursor;
 pub mod help;
+pub mod input;
 pub mod keymap;
 pub mod layout;
 pub mod save;

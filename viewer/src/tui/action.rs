@@ -2,6 +2,7 @@
 //! [`super::keymap`] (common keys) and in each view's own key table; the app routes it to the
 //! view shown.
 
+use super::input::Edit;
 use super::view::Tab;
 
 /// A user intent, independent of the key that asked for it.
@@ -43,10 +44,8 @@ pub enum Action {
     SearchJaeger,
     /// Start typing a filter (or, in a trace, a find).
     StartFilter,
-    /// Type a character into the filter.
-    FilterChar(char),
-    /// Delete the last character of the filter being typed.
-    FilterBackspace,
+    /// Edit the line being typed: insert a character, delete, move the cursor, cut, yank.
+    Edit(Edit),
     /// Complete the field name or attribute key being typed in the filter.
     FilterComplete,
     /// Walk the history of applied filters: older (`true`) or newer.

@@ -14,18 +14,16 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::Widget;
 
 use super::action::Action;
+pub use super::input::{Edit, History, InputKind, InputLine};
 use super::keymap::{Binding, Mode};
 use super::layout::layout;
 use super::theme::put;
-pub use super::view::{Ctx, InputKind, Outcome, Refresh, SaveTo, Tab, View};
+pub use super::view::{Ctx, Outcome, Refresh, SaveTo, Tab, View};
 use super::views::{LogList, MetricList, TraceList, TraceView};
 use super::{help, status_bar};
 use crate::ingest::Counters;
 use crate::server::{SharedStore, Totals};
 use crate::store::Store;
-
-/// Filters kept in the history.
-pub const HISTORY: usize = 100;
 
 /// Measures an ingest rate from a received counter.
 #[derive(Debug, Default)]
@@ -59,17 +57,10 @@ pub struct App {
     pub tab: Tab,
     /// Per tab, its views: the list first, the view shown last.
     stacks: [Vec<Box<dyn View>>; 3],
-    /// The input line's text, while typing: a filter or a file name (`input_kind`).
-    pub input: Option<String>,
-    /// What the input line is typed for.
-    pub input_kind: InputKind,
-    /// What is wrong with the query being typed, checked at each key.
-    pub input_error: Option<crate::query::QueryError>,
-    /// Candidates of the last Tab, when it found several.
-    pub completions: Vec<String>,
-    /// Filters applied, oldest first (at most [`HISTORY`]), and the one recalled by Up/Down.
-    pub history: Vec<String>,
-    history_at: Option<usize>,
+    /// The input line, while typing: a filter or a file name.
+    pub input: Option<InputLine>,
+    /// Filters applied, and the one recalled by Up/Down.
+    pub history: History,
     /// The help overlay, when shown, and how far it is scrolled.
     pub help: Option<usize>,
     pub totals: Totals,
@@ -113,11 +104,7 @@ impl App {
                 vec![Box::new(MetricList::new())],
             ],
             input: None,
-            input_kind: InputKind::Filter,
-            input_error: None,
-            completions: Vec::new(),
-            history: Vec::new(),
-            history_at: None,
+            history: History::default(),
             help: None,
             totals: Totals::default(),
             rate: RateMeter::default(),
@@ -133,6 +120,21 @@ impl App {
     #[must_use]
     pub fn rate(&self) -> f64 {
         self.rate.rate
+    }
+
+    /// What the status bar says.
+    #[must_use]
+    pub fn facts(&self) -> status_bar::Facts<'_> {
+        status_bar::Facts {
+            totals: &self.totals,
+            rate: self.rate(),
+            listening: self.listening,
+            grpc_addr: self.cx.grpc_addr,
+            http_addr: self.cx.http_addr,
+            forward: &self.counters.forward,
+            load: self.load.as_ref().and_then(|l| l.summary()),
+            notice: self.cx.notice.as_deref(),
+        }
     }
 
     /// The view shown.
@@ -239,58 +241,46 @@ impl App {
             }
             Action::SearchJaeger => self.search_jaeger(),
             Action::StartFilter => {
-                self.input_kind = InputKind::Filter;
-                self.input = self.view().filter_text();
-                self.history_at = None;
-                self.completions.clear();
+                self.input = Some(InputLine::filter(self.view().filter_text()));
+                self.history.reset();
                 self.check_input();
             }
-            Action::FilterChar(c) => {
-                let max = match self.input_kind {
-                    InputKind::Filter => 256,
-                    InputKind::SaveTo(_) => 4096,
-                };
-                if let Some(input) = &mut self.input
-                    && input.len() < max
-                    && !c.is_control()
-                {
-                    input.push(c);
+            Action::Edit(edit) => {
+                let changed = self.input.as_mut().is_some_and(|line| line.edit(edit));
+                if changed {
+                    self.edited();
                 }
-                self.edited();
-            }
-            Action::FilterBackspace => {
-                if let Some(input) = &mut self.input {
-                    input.pop();
-                }
-                self.edited();
             }
             Action::FilterComplete => self.complete_input(),
             Action::FilterHistory(older) => self.recall(older),
             Action::FilterCancel => {
-                if matches!(self.input_kind, InputKind::SaveTo(_)) {
+                if self
+                    .input
+                    .as_ref()
+                    .is_some_and(|l| matches!(l.kind, InputKind::SaveTo(_)))
+                {
                     self.cx.notice = Some("nothing written".into());
                 }
                 self.input = None;
-                self.input_kind = InputKind::Filter;
-                self.input_error = None;
-                self.completions.clear();
             }
-            Action::FilterApply if matches!(self.input_kind, InputKind::SaveTo(_)) => self.save(),
+            Action::FilterApply
+                if self
+                    .input
+                    .as_ref()
+                    .is_some_and(|l| matches!(l.kind, InputKind::SaveTo(_))) =>
+            {
+                self.save();
+            }
             Action::FilterApply => {
                 self.check_input();
-                if self.input_error.is_some() {
+                if self.input.as_ref().is_some_and(|l| l.error.is_some()) {
                     // Stay in the input, the error shown; the applied filter stays.
                     return;
                 }
-                let text = self.input.take().unwrap_or_default();
-                self.completions.clear();
+                let text = self.input.take().map(|l| l.text()).unwrap_or_default();
                 let text = (!text.trim().is_empty()).then_some(text);
                 if let Some(t) = &text {
-                    self.history.retain(|h| h != t);
-                    self.history.push(t.clone());
-                    if self.history.len() > HISTORY {
-                        self.history.remove(0);
-                    }
+                    self.history.push(t);
                 }
                 self.route(&Action::Apply(text));
             }
@@ -362,18 +352,28 @@ impl App {
 
     /// Applies a filter to the view shown as if typed (`--filter`), when it is valid there.
     pub fn apply_filter(&mut self, text: String) {
-        self.input = Some(text);
+        let mut line = InputLine::filter(None);
+        line.set_text(&text);
+        self.input = Some(line);
         self.update(Action::FilterApply);
         self.input = None;
-        self.input_error = None;
+    }
+
+    /// The text of the input line, while typing.
+    #[must_use]
+    pub fn input_text(&self) -> Option<String> {
+        self.input.as_ref().map(InputLine::text)
     }
 
     /// The input line's text changed: completions go, the query is checked again, a file name
     /// has to be confirmed again.
     fn edited(&mut self) {
-        self.completions.clear();
-        if let InputKind::SaveTo(target) = &mut self.input_kind {
-            target.confirm = None;
+        if let Some(line) = &mut self.input {
+            line.completions.clear();
+            line.completion_at = None;
+            if let InputKind::SaveTo(target) = &mut line.kind {
+                target.confirm = None;
+            }
         }
         self.check_input();
     }
@@ -381,10 +381,11 @@ impl App {
     /// Enter on a file name: writes the traces there and says how it went. A name that exists
     /// is refused once (the prompt says so); entered again, the file is overwritten.
     fn save(&mut self) {
-        let InputKind::SaveTo(target) = &mut self.input_kind else {
+        let Some(line) = &mut self.input else { return };
+        let name = line.text().trim().to_owned();
+        let InputKind::SaveTo(target) = &mut line.kind else {
             return;
         };
-        let name = self.input.as_deref().unwrap_or("").trim().to_owned();
         if name.is_empty() {
             return;
         }
@@ -396,7 +397,6 @@ impl App {
         }
         let traces = std::mem::take(&mut target.traces);
         self.input = None;
-        self.input_kind = InputKind::Filter;
         let shown = crate::format::safe(&name);
         self.cx.notice = Some(
             match super::save::write(&self.store, &traces, &path, overwrite) {
@@ -414,14 +414,12 @@ impl App {
 
     /// Checks the query being typed against the view's signal.
     fn check_input(&mut self) {
-        if !matches!(self.input_kind, InputKind::Filter) {
-            self.input_error = None;
-            return;
-        }
-        self.input_error = match (&self.input, self.view().query_signal()) {
-            (Some(text), Some(signal)) => {
+        let signal = self.view().query_signal();
+        let Some(line) = &mut self.input else { return };
+        line.error = match (&line.kind, signal) {
+            (InputKind::Filter, Some(signal)) => {
                 let store = self.store.lock();
-                crate::query::check(signal, text, &store).err()
+                crate::query::check(signal, &line.text(), &store).err()
             }
             _ => None,
         };
@@ -429,42 +427,33 @@ impl App {
 
     /// Tab in the filter: completes the field or key being typed.
     fn complete_input(&mut self) {
-        if !matches!(self.input_kind, InputKind::Filter) {
+        let Some(signal) = self.view().query_signal() else {
+            return;
+        };
+        let Some(line) = &mut self.input else { return };
+        if !matches!(line.kind, InputKind::Filter) {
             return;
         }
-        let (Some(text), Some(signal)) = (&self.input, self.view().query_signal()) else {
-            return;
-        };
         let done = {
             let store = self.store.lock();
-            crate::query::complete(signal, text, &store)
+            crate::query::complete(signal, &line.text(), &store)
         };
-        self.input = Some(done.text);
-        self.completions = done.candidates;
+        line.set_text(&done.text);
+        line.completions = done.candidates;
         self.check_input();
     }
 
     /// Up/Down in the filter: the previous or next query applied.
     fn recall(&mut self, older: bool) {
-        if self.history.is_empty()
-            || self.input.is_none()
-            || !matches!(self.input_kind, InputKind::Filter)
-        {
+        let Some(line) = &mut self.input else { return };
+        if !matches!(line.kind, InputKind::Filter) {
             return;
         }
-        let last = self.history.len() - 1;
-        self.history_at = match (self.history_at, older) {
-            (None, true) => Some(last),
-            (None, false) => None,
-            (Some(i), true) => Some(i.saturating_sub(1)),
-            (Some(i), false) if i < last => Some(i + 1),
-            (Some(_), false) => None,
+        let Some(text) = self.history.recall(older) else {
+            return;
         };
-        self.input = Some(
-            self.history_at
-                .map_or_else(String::new, |i| self.history[i].clone()),
-        );
-        self.completions.clear();
+        line.set_text(&text);
+        line.completions.clear();
         self.check_input();
     }
 
@@ -512,12 +501,7 @@ impl App {
                 self.tab = tab;
                 self.refresh_view(&store, Instant::now());
             }
-            Outcome::Save(target) => {
-                self.input = Some(target.name.clone());
-                self.input_kind = InputKind::SaveTo(target);
-                self.input_error = None;
-                self.completions.clear();
-            }
+            Outcome::Save(target) => self.input = Some(InputLine::save_to(target)),
         }
     }
 
@@ -572,7 +556,7 @@ impl Widget for &App {
             [s.traces.traces, s.logs.records, s.metrics.metrics]
         };
         render_tabs(self.tab, counts, areas.tabs, buf);
-        status_bar::render(self, areas.status, buf);
+        status_bar::render(&self.facts(), self.input.as_ref(), areas.status, buf);
         if let Some(scroll) = self.help {
             help::render(self.view(), scroll, area, buf);
         }

@@ -7,6 +7,7 @@ use crossterm::event::{
 };
 
 use super::action::Action;
+use super::input::Edit;
 use super::view::Tab;
 
 /// One key binding: the keys, what they do, and how the help overlay shows them.
@@ -138,26 +139,59 @@ pub fn action_for(mode: Mode, view_keys: &[Binding], event: &Event) -> Option<Ac
     }
 }
 
+/// The input line's keys: readline's, as a shell has them.
+fn edit_action(key: &KeyEvent) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    let edit = match key.code {
+        KeyCode::Char('c') if ctrl => return Some(Action::Quit),
+        KeyCode::Char('a') if ctrl => Edit::Home,
+        KeyCode::Char('e') if ctrl => Edit::End,
+        KeyCode::Char('b') if ctrl => Edit::Left,
+        KeyCode::Char('f') if ctrl => Edit::Right,
+        KeyCode::Char('h') if ctrl => Edit::Backspace,
+        KeyCode::Char('d') if ctrl => Edit::Delete,
+        KeyCode::Char('w') if ctrl => Edit::CutWordBack,
+        KeyCode::Char('u') if ctrl => Edit::CutToStart,
+        KeyCode::Char('k') if ctrl => Edit::CutToEnd,
+        KeyCode::Char('y') if ctrl => Edit::Yank,
+        KeyCode::Char('b') if alt => Edit::WordLeft,
+        KeyCode::Char('f') if alt => Edit::WordRight,
+        KeyCode::Backspace if alt || ctrl => Edit::CutWordBack,
+        KeyCode::Left if alt || ctrl => Edit::WordLeft,
+        KeyCode::Right if alt || ctrl => Edit::WordRight,
+        KeyCode::Char(_) if ctrl || alt => return None,
+        KeyCode::Char(c) => Edit::Insert(c),
+        KeyCode::Backspace => Edit::Backspace,
+        KeyCode::Delete => Edit::Delete,
+        KeyCode::Left => Edit::Left,
+        KeyCode::Right => Edit::Right,
+        KeyCode::Home => Edit::Home,
+        KeyCode::End => Edit::End,
+        KeyCode::Enter => return Some(Action::FilterApply),
+        KeyCode::Esc => return Some(Action::FilterCancel),
+        KeyCode::Tab => return Some(Action::FilterComplete),
+        KeyCode::Up => return Some(Action::FilterHistory(true)),
+        KeyCode::Down => return Some(Action::FilterHistory(false)),
+        _ => return None,
+    };
+    Some(Action::Edit(edit))
+}
+
 fn key_action(mode: Mode, view_keys: &[Binding], key: &KeyEvent) -> Option<Action> {
+    if mode == Mode::FilterInput {
+        return edit_action(key);
+    }
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return match key.code {
             KeyCode::Char('c') => Some(Action::Quit),
-            KeyCode::Char('d') if mode != Mode::FilterInput => Some(Action::PageDown),
-            KeyCode::Char('u') if mode != Mode::FilterInput => Some(Action::PageUp),
+            KeyCode::Char('d') => Some(Action::PageDown),
+            KeyCode::Char('u') => Some(Action::PageUp),
             _ => None,
         };
     }
     match mode {
-        Mode::FilterInput => match key.code {
-            KeyCode::Enter => Some(Action::FilterApply),
-            KeyCode::Esc => Some(Action::FilterCancel),
-            KeyCode::Backspace => Some(Action::FilterBackspace),
-            KeyCode::Tab => Some(Action::FilterComplete),
-            KeyCode::Up => Some(Action::FilterHistory(true)),
-            KeyCode::Down => Some(Action::FilterHistory(false)),
-            KeyCode::Char(c) => Some(Action::FilterChar(c)),
-            _ => None,
-        },
+        Mode::FilterInput => edit_action(key),
         Mode::Help => match key.code {
             KeyCode::Char('q') => Some(Action::Quit),
             KeyCode::Char('j') | KeyCode::Down => Some(Action::Down),
@@ -209,12 +243,12 @@ mod tests {
         assert_eq!(action_for(Mode::View, &[], &slash), None);
         assert_eq!(
             action_for(Mode::FilterInput, VIEW, &slash),
-            Some(Action::FilterChar('/'))
+            Some(Action::Edit(Edit::Insert('/')))
         );
         let q = key(KeyCode::Char('q'));
         assert_eq!(
             action_for(Mode::FilterInput, VIEW, &q),
-            Some(Action::FilterChar('q'))
+            Some(Action::Edit(Edit::Insert('q')))
         );
         assert_eq!(action_for(Mode::View, VIEW, &q), Some(Action::Quit));
         let ctrl_c = Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));

@@ -1,40 +1,85 @@
 //! The status bar: listen addresses, what each store holds, the ingest rate, and what was
 //! evicted, dropped or refused; or the input line: the filter being typed, or the name of a
-//! file to write to.
+//! file to write to. A leaf: it draws what it is given ([`Facts`], an [`InputLine`]).
+
+use std::net::SocketAddr;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::{Color, Modifier, Style};
 
-use super::app::{App, InputKind, SaveTo};
+use super::input::{InputKind, InputLine};
 use super::theme::put;
+use super::view::SaveTo;
 use crate::format::{self, safe};
+use crate::record::forward::ForwardStats;
+use crate::server::Totals;
 
 const BAR: Style = Style::new().fg(Color::Black).bg(Color::Gray);
+/// The selected text (the filter applied before, replaced by typing), and the cursor.
+const SELECTED: Style = Style::new().fg(Color::Gray).bg(Color::Black);
+const CURSOR: Style = Style::new()
+    .fg(Color::Black)
+    .bg(Color::Gray)
+    .add_modifier(Modifier::REVERSED);
 
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+/// What the bar says when no input line is shown.
+pub struct Facts<'a> {
+    pub totals: &'a Totals,
+    /// Spans per second.
+    pub rate: f64,
+    pub listening: bool,
+    pub grpc_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    pub forward: &'a ForwardStats,
+    /// Loading files or a Jaeger search.
+    pub load: Option<String>,
+    pub notice: Option<&'a str>,
+}
+
+pub fn render(facts: &Facts, input: Option<&InputLine>, area: Rect, buf: &mut Buffer) {
     if area.height == 0 {
         return;
     }
     buf.set_style(area, BAR);
-    if let Some(input) = &app.input {
-        match &app.input_kind {
-            InputKind::Filter => render_input(app, input, area, buf),
-            InputKind::SaveTo(target) => render_save(target, input, area, buf),
+    if let Some(line) = input {
+        match &line.kind {
+            InputKind::Filter => render_input(line, area, buf),
+            InputKind::SaveTo(target) => render_save(target, line, area, buf),
         }
         return;
     }
-    put(buf, area.x, area.y, &text(app), area.width, BAR);
+    put(
+        buf,
+        area.x,
+        area.y,
+        &text(facts, usize::from(area.width)),
+        area.width,
+        BAR,
+    );
 }
 
-/// The filter being typed: the text with the character where the query goes wrong marked,
-/// then the error (or the Tab candidates, or the keys).
-fn render_input(app: &App, input: &str, area: Rect, buf: &mut Buffer) {
-    let end = area.x + area.width;
-    let mut x = put(buf, area.x, area.y, "/", area.width, BAR);
-    let bad = app.input_error.as_ref().map(|e| e.at);
-    for (i, c) in input.chars().enumerate() {
-        let style = if Some(i) == bad { ERROR_MARK } else { BAR };
+/// The line's text from where it is scrolled to, with the cursor (and the selection, and the
+/// character where the query goes wrong) marked; returns where it ends.
+fn render_text(line: &InputLine, x: u16, area: Rect, width: u16, buf: &mut Buffer) -> u16 {
+    let chars = line.chars();
+    let from = line.scroll(usize::from(width));
+    let bad = line.error.as_ref().map(|e| e.at);
+    let end = (x + width).min(area.x + area.width);
+    let mut x = x;
+    if from > 0 {
+        x = put(buf, x, area.y, "…", end.saturating_sub(x), BAR);
+    }
+    for (i, c) in chars.iter().enumerate().skip(from + usize::from(from > 0)) {
+        let style = if Some(i) == bad {
+            ERROR_MARK
+        } else if i == line.cursor() {
+            CURSOR
+        } else if line.is_selected() {
+            SELECTED
+        } else {
+            BAR
+        };
         x = put(
             buf,
             x,
@@ -44,16 +89,50 @@ fn render_input(app: &App, input: &str, area: Rect, buf: &mut Buffer) {
             style,
         );
     }
-    let caret_style = if bad.is_some_and(|b| b >= input.chars().count()) {
-        ERROR_MARK
-    } else {
-        BAR
-    };
-    x = put(buf, x, area.y, "▏", end.saturating_sub(x), caret_style);
-    let (tail, style) = if let Some(e) = &app.input_error {
+    if line.cursor() >= chars.len() {
+        let style = if bad.is_some_and(|b| b >= chars.len()) {
+            ERROR_MARK
+        } else {
+            CURSOR
+        };
+        x = put(buf, x, area.y, " ", end.saturating_sub(x), style);
+    }
+    x
+}
+
+/// The filter being typed, then the error (or the Tab candidates, or a hint, or the keys).
+fn render_input(line: &InputLine, area: Rect, buf: &mut Buffer) {
+    let end = area.x + area.width;
+    let x = put(buf, area.x, area.y, "/", area.width, BAR);
+    // The text takes what it needs, up to two thirds of the bar; the rest is for the tail.
+    let room = end.saturating_sub(x);
+    let width = (line.chars().len() as u16 + 1)
+        .min(room * 2 / 3)
+        .max(room.min(8));
+    let x = render_text(line, x, area, width, buf);
+    let (tail, style) = if let Some(e) = &line.error {
         (format!(" ✖ {e}"), ERROR_TEXT)
-    } else if !app.completions.is_empty() {
-        (format!("  {}", app.completions.join("  ")), BAR)
+    } else if !line.completions.is_empty() {
+        let list: Vec<String> = line
+            .completions
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if Some(i) == line.completion_at {
+                    format!("[{c}]")
+                } else {
+                    c.clone()
+                }
+            })
+            .collect();
+        (format!("  {}", list.join("  ")), BAR)
+    } else if let Some(hint) = &line.hint {
+        (format!(" {hint}"), HINT_TEXT)
+    } else if line.is_selected() {
+        (
+            " typing replaces · ←→ edit · Enter applies · Esc cancels".to_owned(),
+            BAR,
+        )
     } else {
         (
             " Enter applies · Tab completes · ↑↓ history · Esc cancels".to_owned(),
@@ -63,13 +142,16 @@ fn render_input(app: &App, input: &str, area: Rect, buf: &mut Buffer) {
     put(buf, x, area.y, &tail, end.saturating_sub(x), style);
 }
 
-/// The file name being typed: `save to: name▏`, then what Enter does, or that the file exists.
-fn render_save(target: &SaveTo, input: &str, area: Rect, buf: &mut Buffer) {
+/// The file name being typed: `save to: name`, then what Enter does, or that the file exists.
+fn render_save(target: &SaveTo, line: &InputLine, area: Rect, buf: &mut Buffer) {
     let end = area.x + area.width;
-    let mut x = put(buf, area.x, area.y, " save to: ", area.width, BAR);
-    x = put(buf, x, area.y, &safe(input), end.saturating_sub(x), BAR);
-    x = put(buf, x, area.y, "▏", end.saturating_sub(x), BAR);
-    let (tail, style) = if target.confirming(input) {
+    let x = put(buf, area.x, area.y, " save to: ", area.width, BAR);
+    let room = end.saturating_sub(x);
+    let width = (line.chars().len() as u16 + 1)
+        .min(room * 2 / 3)
+        .max(room.min(8));
+    let x = render_text(line, x, area, width, buf);
+    let (tail, style) = if target.confirming(&line.text()) {
         (
             " ✖ exists: Enter again overwrites it · Esc cancels".to_owned(),
             ERROR_TEXT,
@@ -88,30 +170,64 @@ fn render_save(target: &SaveTo, input: &str, area: Rect, buf: &mut Buffer) {
 
 const ERROR_MARK: Style = Style::new().fg(Color::White).bg(Color::Red);
 const ERROR_TEXT: Style = Style::new().fg(Color::Red).bg(Color::Gray);
+const HINT_TEXT: Style = Style::new().fg(Color::Blue).bg(Color::Gray);
 
-/// The bar's text.
+/// How much a part of the bar matters: the least are dropped first when it does not fit.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Weight {
+    Low,
+    Mid,
+    High,
+}
+
+/// The bar's text, fitted to `width` columns: `? help` always at its end, the least important
+/// parts left out first (memory, the rate and empty counts, then the other signals' counts, then
+/// the listen addresses), never the spans and traces, what went wrong (evicted, dropped,
+/// refused) or a notice.
 #[must_use]
-pub fn text(app: &App) -> String {
-    let t = &app.totals.store;
+pub fn text(facts: &Facts, width: usize) -> String {
+    let t = &facts.totals.store;
     let (tr, lg, mt) = (&t.traces, &t.logs, &t.metrics);
-    let listen = if app.listening {
-        format!("grpc {} · http {}", app.cx.grpc_addr, app.cx.http_addr)
+    let mut parts: Vec<(Weight, String)> = Vec::new();
+    if let Some(notice) = facts.notice {
+        parts.push((Weight::High, notice.to_owned()));
+    }
+    if let Some(load) = &facts.load {
+        parts.push((Weight::High, safe(load).into_owned()));
+    }
+    let listen = if facts.listening {
+        format!("grpc {} · http {}", facts.grpc_addr, facts.http_addr)
     } else {
         "not listening (--no-listen)".to_owned()
     };
-    let mut text = format!(
-        " {listen} · {} spans / {} traces · {} logs · {} metrics / {} series · {:.0} spans/s · ~{}",
-        tr.spans,
-        tr.traces,
-        lg.records,
-        mt.metrics,
-        mt.series,
-        app.rate(),
-        format::bytes(tr.bytes + lg.bytes + mt.bytes),
-    );
+    parts.push((Weight::Mid, listen));
+    parts.push((
+        Weight::High,
+        format!(
+            "{} / {}",
+            plural(tr.spans, "span"),
+            plural(tr.traces, "trace")
+        ),
+    ));
+    // The other signals' counts, least when there are none.
+    let some = |n: u64| if n > 0 { Weight::Mid } else { Weight::Low };
+    parts.push((some(lg.records), plural(lg.records, "log")));
+    parts.push((
+        some(mt.metrics),
+        format!(
+            "{} / {}",
+            plural(mt.metrics, "metric"),
+            plural(mt.series, "series")
+        ),
+    ));
+    parts.push((Weight::Low, format!("{:.0} spans/s", facts.rate)));
+    parts.push((
+        Weight::Low,
+        format!("~{}", format::bytes(tr.bytes + lg.bytes + mt.bytes)),
+    ));
     let mut note = |n: u64, what: &str| {
         if n > 0 {
-            text.push_str(&format!(" · {n} {what}"));
+            parts.push((Weight::High, format!("{n} {what}")));
         }
     };
     note(tr.evicted, "spans evicted");
@@ -121,21 +237,21 @@ pub fn text(app: &App) -> String {
     note(lg.rejected, "logs rejected");
     note(mt.series_dropped, "points dropped (series cap)");
     note(mt.rejected, "points rejected");
-    note(app.totals.busy_refusals, "busy refusals");
-    let r = &app.totals.record;
+    note(facts.totals.busy_refusals, "busy refusals");
+    let r = &facts.totals.record;
     note(r.data_errors, "not written to the data dir");
     note(r.saved, "requests saved");
     note(r.save_dropped, "requests not saved (writer behind)");
     {
         use std::sync::atomic::Ordering::Relaxed;
-        let f = &app.counters.forward;
+        let f = facts.forward;
         let (sent, pending, dropped) = (
             f.requests.load(Relaxed),
             f.pending.load(Relaxed),
             f.dropped_requests.load(Relaxed),
         );
         if sent + pending + dropped > 0 {
-            text.push_str(&format!(" · forwarded {sent}"));
+            let mut text = format!("forwarded {sent}");
             if pending > 0 {
                 text.push_str(&format!(", {pending} waiting"));
             }
@@ -145,17 +261,56 @@ pub fn text(app: &App) -> String {
                     text.push_str(&format!(" ({})", safe(e)));
                 }
             }
+            parts.push((Weight::High, text));
         }
     }
     if r.data_requests > 0 || r.data_bytes > 0 {
-        text.push_str(&format!(" · data-dir {}", format::bytes(r.data_bytes)));
+        parts.push((
+            Weight::Low,
+            format!("data-dir {}", format::bytes(r.data_bytes)),
+        ));
     }
-    if let Some(load) = app.load.as_ref().and_then(|l| l.summary()) {
-        text = format!(" {} ·{text}", safe(&load));
+    fit(parts, width)
+}
+
+/// Joins the parts with ` · ` and `? help` at the end, leaving out the lightest parts (the
+/// rightmost first among equals) until the text fits.
+fn fit(mut parts: Vec<(Weight, String)>, width: usize) -> String {
+    let join = |parts: &[(Weight, String)]| {
+        let mut text = String::from(" ");
+        for (_, p) in parts {
+            text.push_str(p);
+            text.push_str(" · ");
+        }
+        text.push_str("? help");
+        text
+    };
+    loop {
+        let text = join(&parts);
+        if text.chars().count() <= width {
+            return text;
+        }
+        let lightest = parts.iter().map(|(w, _)| *w).min();
+        let Some(pos) = lightest.and_then(|w| parts.iter().rposition(|(pw, _)| *pw == w)) else {
+            return text;
+        };
+        if parts[pos].0 == Weight::High {
+            // Only what matters is left: cut it, keeping `? help` in view.
+            let body = join(&parts);
+            let keep = width.saturating_sub(" … · ? help".chars().count());
+            let cut: String = body.chars().take(keep).collect();
+            return format!("{cut}… · ? help");
+        }
+        parts.remove(pos);
     }
-    if let Some(notice) = &app.cx.notice {
-        text = format!(" {notice} ·{text}");
-    }
-    text.push_str(" · ? help");
-    text
+}
+
+/// `1 trace`, `3 traces` (with the count's thousands separated).
+fn plural(n: u64, one: &str) -> String {
+    let s = if n == 1 || one.ends_with('s') {
+        ""
+    } else {
+        "s"
+    };
+    format!("{} {one}{s}", format::count(n))
 }

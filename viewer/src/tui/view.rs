@@ -88,16 +88,6 @@ pub enum Outcome {
     Save(SaveTo),
 }
 
-/// What the input line is typed for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum InputKind {
-    /// A filter for the view shown (in a trace, its spans).
-    #[default]
-    Filter,
-    /// The name of a file to write traces to.
-    SaveTo(SaveTo),
-}
-
 /// Traces to write to the file named in the input line (`w`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SaveTo {

@@ -18,11 +18,11 @@ fn temp_dir(test: &str) -> PathBuf {
 
 /// Replaces the input line's text, as typed.
 fn type_over(app: &mut App, text: &str) {
-    for _ in 0..app.input.as_deref().unwrap_or("").chars().count() {
-        app.update(Action::FilterBackspace);
+    for _ in 0..app.input_text().as_deref().unwrap_or("").chars().count() {
+        app.update(Action::Edit(Edit::Backspace));
     }
     for c in text.chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
 }
 
@@ -152,19 +152,19 @@ fn w_in_a_trace_writes_it_to_the_file_named_in_the_prompt() {
     let mut app = open_checkout();
     app.update(Action::Save);
     assert_eq!(app.mode(), Mode::FilterInput);
-    assert_eq!(app.input.as_deref(), Some("trace-00000000.jsonl"));
+    assert_eq!(app.input_text().as_deref(), Some("trace-00000000.jsonl"));
     let screen = draw(&app);
     assert!(
         screen.contains(
-            "save to: trace-00000000.jsonl▏ Enter writes trace 00000000… as OTLP JSON lines · Esc cancels"
+            "save to: trace-00000000.jsonl  Enter writes trace 00000000… as OTLP JSON lines · Esc cancels"
         ),
         "{screen}"
     );
     // Tab and the history do nothing to a file name.
-    app.history.push("status=error".into());
+    app.history.push("status=error");
     app.update(Action::FilterHistory(true));
     app.update(Action::FilterComplete);
-    assert_eq!(app.input.as_deref(), Some("trace-00000000.jsonl"));
+    assert_eq!(app.input_text().as_deref(), Some("trace-00000000.jsonl"));
     let path = dir.join("checkout.jsonl");
     type_over(&mut app, path.to_str().unwrap());
     app.update(Action::FilterApply);
@@ -191,9 +191,9 @@ fn an_existing_file_is_overwritten_only_when_its_name_is_entered_again() {
     assert!(draw(&app).contains("✖ exists: Enter again overwrites it · Esc cancels"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me\n");
     // Another name, then back: asked again.
-    app.update(Action::FilterChar('x'));
+    app.update(Action::Edit(Edit::Insert('x')));
     assert!(!draw(&app).contains("Enter again overwrites"));
-    app.update(Action::FilterBackspace);
+    app.update(Action::Edit(Edit::Backspace));
     app.update(Action::FilterApply);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me\n");
     app.update(Action::FilterApply);
@@ -214,7 +214,7 @@ fn w_in_the_list_writes_the_traces_it_shows() {
     let dir = temp_dir("save-list");
     let mut app = app_with(sample_store(), (100, 24));
     app.update(Action::Save);
-    let suggested = app.input.clone().unwrap();
+    let suggested = app.input_text().unwrap();
     assert!(
         suggested.starts_with("traces-") && suggested.ends_with("Z.jsonl"),
         "{suggested}"
@@ -235,7 +235,7 @@ fn w_in_the_list_writes_the_traces_it_shows() {
     // Filtered: the traces that match.
     app.update(Action::StartFilter);
     for c in "tick".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
     app.update(Action::FilterApply);
     assert_eq!(list(&app).rows.len(), 1);
@@ -246,8 +246,12 @@ fn w_in_the_list_writes_the_traces_it_shows() {
     assert_eq!(read_lines(&some), vec![held(&app, 0xcccc)]);
     // After a save, `/` is a filter again, starting from the one applied.
     app.update(Action::StartFilter);
-    assert_eq!(app.input_kind, InputKind::Filter);
-    assert_eq!(app.input.as_deref(), Some("tick"));
+    assert!(
+        app.input
+            .as_ref()
+            .is_none_or(|l| l.kind == InputKind::Filter)
+    );
+    assert_eq!(app.input_text().as_deref(), Some("tick"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -281,7 +285,11 @@ fn a_file_that_cannot_be_written_is_reported_and_esc_cancels() {
     type_over(&mut app, path.to_str().unwrap());
     app.update(Action::FilterCancel);
     assert_eq!(app.mode(), Mode::View);
-    assert_eq!(app.input_kind, InputKind::Filter);
+    assert!(
+        app.input
+            .as_ref()
+            .is_none_or(|l| l.kind == InputKind::Filter)
+    );
     assert_eq!(app.cx.notice.as_deref(), Some("nothing written"));
     assert!(!path.exists());
     assert!(app.view_as::<crate::tui::views::TraceView>().is_some());

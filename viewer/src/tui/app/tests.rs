@@ -108,7 +108,7 @@ fn filter_applies_on_enter_and_clears_on_esc() {
     app.update(Action::StartFilter);
     assert_eq!(app.mode(), Mode::FilterInput);
     for c in "grand".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
     assert_eq!(list(&app).rows.len(), 3, "not applied while typing");
     app.update(Action::FilterApply);
@@ -157,7 +157,7 @@ fn find_in_a_trace_expands_to_the_match_and_cycles() {
     assert_eq!(trace(&app).visible.len(), 1);
     app.update(Action::StartFilter);
     for c in "grandchild".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
     app.update(Action::FilterApply);
     let name = |app: &App| {
@@ -180,7 +180,7 @@ fn find_in_a_trace_expands_to_the_match_and_cycles() {
     app.update(Action::NextError);
     assert_eq!(name(&app), "failing grandchild");
     app.update(Action::StartFilter);
-    app.update(Action::FilterChar('z'));
+    app.update(Action::Edit(Edit::Insert('z')));
     app.update(Action::FilterApply);
     assert!(
         app.cx
@@ -367,8 +367,8 @@ fn help_fits_a_classic_80x24_terminal() {
 fn filter_input_line() {
     let mut app = app_with(sample_store(), (90, 8));
     app.update(Action::StartFilter);
-    app.update(Action::FilterChar('p'));
-    app.update(Action::FilterChar('a'));
+    app.update(Action::Edit(Edit::Insert('p')));
+    app.update(Action::Edit(Edit::Insert('a')));
     assert!(draw(&app).contains("/pa"));
     app.update(Action::FilterApply);
     let screen = draw(&app);
@@ -584,7 +584,7 @@ fn tabs_switch_and_each_empty_state_says_how_to_send_it() {
 #[test]
 fn the_status_bar_counts_every_signal() {
     let app = app_with(full_store(), (200, 10));
-    let bar = crate::tui::status_bar::text(&app);
+    let bar = crate::tui::status_bar::text(&app.facts(), 400);
     assert!(
         bar.contains("6 spans / 2 traces · 4 logs · 2 metrics / 3 series"),
         "{bar}"
@@ -622,7 +622,7 @@ fn the_log_list_is_newest_first_and_filters_by_text_and_severity() {
     );
     app.update(Action::StartFilter);
     for c in "declined".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
     app.update(Action::FilterApply);
     assert_eq!(bodies(&app), ["card declined, retrying"]);
@@ -737,7 +737,7 @@ fn the_metric_list_shows_latest_rates_and_percentiles() {
     assert_snapshot!("metric_list", screen);
     app.update(Action::StartFilter);
     for c in "requests".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
     app.update(Action::FilterApply);
     assert_eq!(app.view_as::<MetricList>().unwrap().rows.len(), 1);
@@ -772,7 +772,7 @@ fn a_counter_charts_its_rate_and_series_can_be_hidden() {
     // Series picked by attribute: `/cart` shows cart's only.
     app.update(Action::StartFilter);
     for c in "cart".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
     app.update(Action::FilterApply);
     let picked = draw(&app);
@@ -843,22 +843,26 @@ fn a_query_filters_the_list_and_an_invalid_one_says_where_and_keeps_the_last() {
     let mut app = app_with(three_traces(), (100, 24));
     let type_in = |app: &mut App, text: &str| {
         app.update(Action::StartFilter);
-        let n = app.input.as_ref().map_or(0, |i| i.chars().count());
+        let n = app.input.as_ref().map_or(0, |i| i.chars().len());
         for _ in 0..n {
-            app.update(Action::FilterBackspace);
+            app.update(Action::Edit(Edit::Backspace));
         }
         for c in text.chars() {
-            app.update(Action::FilterChar(c));
+            app.update(Action::Edit(Edit::Insert(c)));
         }
     };
     type_in(&mut app, "service=b and duration>=1us");
-    assert!(app.input_error.is_none());
+    assert!(app.input.as_ref().is_none_or(|l| l.error.is_none()));
     app.update(Action::FilterApply);
     assert_eq!(list(&app).rows.len(), 1);
     // A duration without a unit: the error points at the value while typing, and Enter does
     // not apply it.
     type_in(&mut app, "duration>5");
-    let err = app.input_error.clone().expect("an error while typing");
+    let err = app
+        .input
+        .as_ref()
+        .and_then(|l| l.error.clone())
+        .expect("an error while typing");
     assert_eq!(err.at, 9);
     let screen = draw(&app);
     assert!(screen.contains("✖ at column 10:"), "{screen}");
@@ -870,22 +874,28 @@ fn a_query_filters_the_list_and_an_invalid_one_says_where_and_keeps_the_last() {
         "the last filter stays applied"
     );
     assert_eq!(list(&app).rows.len(), 1);
-    app.update(Action::FilterChar('s'));
-    assert!(app.input_error.is_none());
+    app.update(Action::Edit(Edit::Insert('s')));
+    assert!(app.input.as_ref().is_none_or(|l| l.error.is_none()));
     app.update(Action::FilterApply);
     assert_eq!(list(&app).rows.len(), 0, "no trace lasts 5 s or more");
     // Up walks back through what was applied; Down comes forward again.
     app.update(Action::StartFilter);
     app.update(Action::FilterHistory(true));
-    assert_eq!(app.input.as_deref(), Some("duration>5s"));
+    assert_eq!(app.input_text().as_deref(), Some("duration>5s"));
     app.update(Action::FilterHistory(true));
-    assert_eq!(app.input.as_deref(), Some("service=b and duration>=1us"));
+    assert_eq!(
+        app.input_text().as_deref(),
+        Some("service=b and duration>=1us")
+    );
     app.update(Action::FilterHistory(true));
-    assert_eq!(app.input.as_deref(), Some("service=b and duration>=1us"));
+    assert_eq!(
+        app.input_text().as_deref(),
+        Some("service=b and duration>=1us")
+    );
     app.update(Action::FilterHistory(false));
-    assert_eq!(app.input.as_deref(), Some("duration>5s"));
+    assert_eq!(app.input_text().as_deref(), Some("duration>5s"));
     app.update(Action::FilterHistory(false));
-    assert_eq!(app.input.as_deref(), Some(""));
+    assert_eq!(app.input_text().as_deref(), Some(""));
     app.update(Action::FilterCancel);
     assert_eq!(list(&app).filter.as_deref(), Some("duration>5s"));
 }
@@ -902,24 +912,30 @@ fn tab_completes_fields_and_keys_the_store_holds() {
     let mut app = app_with(store, (100, 24));
     app.update(Action::StartFilter);
     for c in "status=error or http".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
     app.update(Action::FilterComplete);
-    assert_eq!(app.input.as_deref(), Some("status=error or http.r"));
-    assert_eq!(app.completions, vec!["http.request.method", "http.route"]);
+    assert_eq!(app.input_text().as_deref(), Some("status=error or http.r"));
+    assert_eq!(
+        app.input.as_ref().unwrap().completions,
+        vec!["http.request.method", "http.route"]
+    );
     assert!(draw(&app).contains("http.request.method  http.route"));
-    app.update(Action::FilterChar('o'));
+    app.update(Action::Edit(Edit::Insert('o')));
     app.update(Action::FilterComplete);
-    assert_eq!(app.input.as_deref(), Some("status=error or http.route"));
+    assert_eq!(
+        app.input_text().as_deref(),
+        Some("status=error or http.route")
+    );
     // On the log list, the log fields.
     app.update(Action::FilterCancel);
     app.update(Action::GoTab(Tab::Logs));
     app.update(Action::StartFilter);
     for c in "sev".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
     app.update(Action::FilterComplete);
-    assert_eq!(app.input.as_deref(), Some("severity"));
+    assert_eq!(app.input_text().as_deref(), Some("severity"));
 }
 
 #[test]
@@ -930,7 +946,7 @@ fn a_filter_in_a_trace_keeps_matches_with_their_ancestors_and_h_dims_instead() {
     assert_eq!(trace(&app).visible.len(), 4);
     app.update(Action::StartFilter);
     for c in "name=grandchild".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
     app.update(Action::FilterApply);
     // second → child → grandchild; child2 is hidden.
@@ -965,7 +981,7 @@ fn queries_filter_logs_and_metrics_too() {
     let before = app.view_as::<LogList>().unwrap().len();
     app.update(Action::StartFilter);
     for c in "severity>=warn".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
     app.update(Action::FilterApply);
     let after = app.view_as::<LogList>().unwrap().len();
@@ -973,17 +989,18 @@ fn queries_filter_logs_and_metrics_too() {
     app.update(Action::GoTab(Tab::Metrics));
     app.update(Action::StartFilter);
     for c in "type=histogram".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
     app.update(Action::FilterApply);
     let m = app.view_as::<MetricList>().unwrap();
     assert_eq!(m.rows.len(), 1);
-    // A span field is an error on the metrics tab.
+    // A span field is an error on the metrics tab (added after the filter, kept for editing).
     app.update(Action::StartFilter);
+    app.update(Action::Edit(Edit::End));
     for c in " or duration>1s".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
-    let err = app.input_error.clone().unwrap();
+    let err = app.input.as_ref().and_then(|l| l.error.clone()).unwrap();
     assert!(err.message.contains("metrics have no duration"), "{err}");
 }
 
@@ -1124,7 +1141,7 @@ fn a_trace_opened_from_a_filtered_list_dims_what_did_not_match() {
     let mut app = app_with(three_traces(), (100, 24));
     app.update(Action::StartFilter);
     for c in "name=grandchild".chars() {
-        app.update(Action::FilterChar(c));
+        app.update(Action::Edit(Edit::Insert(c)));
     }
     app.update(Action::FilterApply);
     assert_eq!(list(&app).rows.len(), 1);
