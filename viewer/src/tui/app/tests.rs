@@ -1036,15 +1036,20 @@ fn n_plus_one() -> Store {
 }
 
 #[test]
-fn repeated_calls_fold_into_one_row_and_unfold() {
-    let mut app = app_with(n_plus_one(), (100, 24));
+fn repeated_calls_fold_into_one_row_only_when_asked_and_unfold() {
+    let mut app = app_with(n_plus_one(), (150, 24));
     app.update(Action::Open);
-    // GET /orders, ×4 SELECT order, audit, render.
-    assert_eq!(trace(&app).visible.len(), 4);
+    // GET /orders, 4 SELECT order, audit, render: nothing folded unasked.
+    assert_eq!(trace(&app).visible.len(), 7);
+    app.update(Action::ToggleRuns);
+    assert_eq!(trace(&app).visible.len(), 4, "x folds");
     let screen = draw(&app);
-    assert!(screen.contains("×4 db SELECT order"), "{screen}");
-    // The folded row's duration is the run's total.
+    // The folded row says its count, the calls' total and their extent.
     let line = screen.lines().find(|l| l.contains("×4")).unwrap();
+    assert!(
+        line.contains("×4 db SELECT order · 40.00ms total · 40.00ms span"),
+        "{line}"
+    );
     assert!(line.trim_end().ends_with("40.00ms"), "{line}");
     app.update(Action::Down);
     app.update(Action::ToggleCollapse);
@@ -1054,6 +1059,30 @@ fn repeated_calls_fold_into_one_row_and_unfold() {
     assert_eq!(trace(&app).visible.len(), 4, "x folds every run again");
     app.update(Action::ToggleRuns);
     assert_eq!(trace(&app).visible.len(), 7);
+}
+
+#[test]
+fn a_jump_to_a_span_in_a_folded_run_unfolds_it() {
+    let mut app = app_with(n_plus_one(), (100, 24));
+    app.apply_filter("name=\"SELECT order\"".into());
+    app.update(Action::Open);
+    // Opened from the filtered list: every span shown, the rest dimmed, a match selected.
+    let selected = |app: &App| {
+        let view = trace(app);
+        let store = app.store.lock();
+        let t = store.trace(view.trace).unwrap();
+        store
+            .str(t.spans()[view.selected_span().unwrap()].name)
+            .to_owned()
+    };
+    assert_eq!(trace(&app).visible.len(), 7);
+    assert_eq!(selected(&app), "SELECT order");
+    app.update(Action::ToggleRuns);
+    assert_eq!(trace(&app).visible.len(), 4);
+    // n lands in the folded run: it unfolds, the match selected.
+    app.update(Action::FindNext);
+    assert_eq!(trace(&app).visible.len(), 7, "the run unfolded");
+    assert_eq!(selected(&app), "SELECT order");
 }
 
 #[test]

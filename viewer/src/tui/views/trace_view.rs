@@ -317,7 +317,8 @@ impl TraceView {
             analysis,
             show_critical: false,
             show_self: false,
-            fold_runs: true,
+            // Off until asked for (`x`): nothing the user looks for is hidden unasked.
+            fold_runs: false,
             unfolded: FxHashSet::default(),
         };
         view.recompute_visible(store);
@@ -483,9 +484,28 @@ impl TraceView {
             p = r.parent_row;
         }
         let id = spans[self.tree.rows[row].span as usize].span_id;
+        self.unfold_around(spans, row);
         self.recompute_visible(store);
         self.select_span(store, id);
         true
+    }
+
+    /// Unfolds every folded run that hides tree row `row` (a run it belongs to, or one over
+    /// its ancestors), so a jump to it lands on it.
+    fn unfold_around(&mut self, spans: &[Span], row: usize) {
+        if !self.fold_runs {
+            return;
+        }
+        let row = row as u32;
+        for run in &self.analysis.runs {
+            let first = run.first_row();
+            if run.len() >= MIN_RUN && first < row && row < run.end_row(&self.tree) {
+                let first_span = self.tree.rows[first as usize].span as usize;
+                if let Some(s) = spans.get(first_span) {
+                    self.unfolded.insert(s.span_id);
+                }
+            }
+        }
     }
 
     fn select_span(&mut self, store: &Store, span_id: u64) {
@@ -1098,6 +1118,15 @@ fn render_rows(
             "· "
         };
         x = put(buf, x, y, marker, end.saturating_sub(x), DIM);
+        // A run's whole extent: its calls and everything under them.
+        let extent = run.map(|r| {
+            let (a, b) = (r.first_row() as usize..r.end_row(tree) as usize)
+                .filter_map(|m| spans.get(tree.rows[m].span as usize))
+                .fold((u64::MAX, 0), |(a, b), s| {
+                    (a.min(s.start), b.max(s.end.max(s.start)))
+                });
+            (a, b.max(a))
+        });
         if let Some(run) = run {
             x = put(
                 buf,
@@ -1137,6 +1166,22 @@ fn render_rows(
         if logs.of_span(trace.id, span.span_id).next().is_some() {
             x = put(buf, x, y, LOG_MARK, end.saturating_sub(x), LOG_STYLE);
         }
+        if let (Some(run), Some((a, b))) = (run, extent) {
+            // What the folded calls took: their total, and the time from the first start to
+            // the last end under them.
+            x = put(
+                buf,
+                x,
+                y,
+                &format!(
+                    " · {} total · {} span",
+                    format::duration(run.total),
+                    format::duration(b - a)
+                ),
+                end.saturating_sub(x),
+                RUN_STYLE,
+            );
+        }
         let note = match (run, row.top) {
             (Some(r), _) if r.errors > 0 => format!(" ({} errors)", r.errors),
             (_, TopKind::MissingParent) => " (missing parent)".to_owned(),
@@ -1154,9 +1199,7 @@ fn render_rows(
                 .collect(),
             None => vec![span],
         };
-        let (start, stop) = members.iter().fold((u64::MAX, 0), |(a, b), s| {
-            (a.min(s.start), b.max(s.end.max(s.start)))
-        });
+        let (start, stop) = extent.unwrap_or((span.start, span.end.max(span.start)));
         let total: u64 = members.iter().map(|s| s.duration()).sum();
 
         // Waterfall column.
