@@ -202,6 +202,17 @@ pub fn timestamp(unix_ns: u64) -> String {
     humantime::format_rfc3339_micros(t).to_string()
 }
 
+/// `1 span`, `3 spans`, the count's thousands separated.
+#[must_use]
+pub fn plural(n: u64, one: &str) -> String {
+    let s = if n == 1 || one.ends_with('s') {
+        ""
+    } else {
+        "s"
+    };
+    format!("{} {one}{s}", count(n))
+}
+
 /// A 128-bit trace id as 32 lowercase hex digits.
 #[must_use]
 pub fn trace_id(id: u128) -> String {

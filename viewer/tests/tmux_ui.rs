@@ -185,7 +185,7 @@ async fn a_query_typed_wrong_says_where_then_filters_and_the_trace_shows_its_cri
 
     // The trace, its critical path, and the self-time column.
     tmux.keys(&["Enter"]);
-    tmux.wait_for(&format!("trace {}", "02".repeat(16)));
+    tmux.wait_for(&format!("trace {}", "02".repeat(4)));
     tmux.keys(&["c"]);
     let screen = tmux.wait_for("SPAN · critical path 40.00ms · 1 match, rest dim");
     // Opened from the filtered list, the failing span is the one selected.

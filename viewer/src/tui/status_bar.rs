@@ -11,7 +11,7 @@ use ratatui::style::{Color, Modifier, Style};
 use super::input::{InputKind, InputLine};
 use super::theme::put;
 use super::view::SaveTo;
-use crate::format::{self, safe};
+use crate::format::{self, plural, safe};
 use crate::record::forward::ForwardStats;
 use crate::server::Totals;
 
@@ -303,14 +303,4 @@ fn fit(mut parts: Vec<(Weight, String)>, width: usize) -> String {
         }
         parts.remove(pos);
     }
-}
-
-/// `1 trace`, `3 traces` (with the count's thousands separated).
-fn plural(n: u64, one: &str) -> String {
-    let s = if n == 1 || one.ends_with('s') {
-        ""
-    } else {
-        "s"
-    };
-    format!("{} {one}{s}", format::count(n))
 }

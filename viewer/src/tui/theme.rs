@@ -5,33 +5,82 @@ use ratatui::style::{Color, Modifier, Style};
 
 use crate::model::Severity;
 
-/// Colours given to services, in turn.
-const PALETTE: [Color; 8] = [
+/// Colours given to services and series, in turn: the ten of the 16-colour set that are
+/// neither grey, white, black nor the red of errors, then six of the 256-colour set.
+const PALETTE: [Color; 16] = [
     Color::Cyan,
     Color::Green,
     Color::Yellow,
     Color::Magenta,
     Color::Blue,
-    Color::LightCyan,
     Color::LightGreen,
     Color::LightMagenta,
+    Color::LightCyan,
+    Color::LightYellow,
+    Color::LightBlue,
+    Color::Indexed(208), // orange
+    Color::Indexed(141), // lavender
+    Color::Indexed(37),  // teal
+    Color::Indexed(178), // gold
+    Color::Indexed(168), // pink
+    Color::Indexed(107), // olive
 ];
 
-/// The colour of a service, from its name: the same in every view, across compactions of the
-/// catalog (which renumber symbols) and from one run to the next.
+/// How many of [`PALETTE`] this terminal shows: all of it where 256 colours are announced
+/// (`TERM` with `256color`, or `COLORTERM`), the first ten otherwise.
+fn palette() -> &'static [Color] {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let n = *N.get_or_init(|| {
+        let term = std::env::var("TERM").unwrap_or_default();
+        if term.contains("256color") || std::env::var_os("COLORTERM").is_some() {
+            PALETTE.len()
+        } else {
+            10
+        }
+    });
+    &PALETTE[..n]
+}
+
+/// Services in the order they were first drawn (at most [`MAX_SERVICES`]): the n-th gets the
+/// n-th colour, so the first services seen all differ, and keep their colour for the session,
+/// in every view.
+#[derive(Default)]
+struct Seen(Vec<Box<str>>);
+
+const MAX_SERVICES: usize = 256;
+
+impl Seen {
+    /// The service's number: its order of first appearance (past the cap, a stable hash).
+    fn number(&mut self, service: &str) -> usize {
+        match self.0.iter().position(|s| &**s == service) {
+            Some(n) => n,
+            None if self.0.len() < MAX_SERVICES => {
+                self.0.push(service.into());
+                self.0.len() - 1
+            }
+            // FNV-1a: stable for the session too.
+            None => service.bytes().fold(0x811c_9dc5_u32, |h, b| {
+                (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+            }) as usize,
+        }
+    }
+}
+
+static SERVICES: parking_lot::Mutex<Seen> = parking_lot::Mutex::new(Seen(Vec::new()));
+
+/// The colour of a service: by its order of first appearance in this session, the same in
+/// every view.
 #[must_use]
 pub fn service_color(service: &str) -> Color {
-    // FNV-1a: tiny, and stable across Rust versions (the standard hasher is not promised to be).
-    let h = service.bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    PALETTE[h as usize % PALETTE.len()]
+    let palette = palette();
+    palette[SERVICES.lock().number(service) % palette.len()]
 }
 
 /// The colour of the n-th series of a chart.
 #[must_use]
 pub fn series_color(n: usize) -> Color {
-    PALETTE[n % PALETTE.len()]
+    let palette = palette();
+    palette[n % palette.len()]
 }
 
 /// How a log severity is shown.
@@ -93,6 +142,49 @@ pub fn strip_colors(buf: &mut Buffer) {
         }
         cell.fg = Color::Reset;
         cell.bg = Color::Reset;
+    }
+}
+
+#[cfg(test)]
+mod palette_tests {
+    use super::*;
+
+    #[test]
+    fn the_first_services_seen_get_distinct_colours_and_keep_them() {
+        let mut seen = Seen::default();
+        let names = [
+            "demo-client",
+            "donut-shop",
+            "jokes-api",
+            "kitchen",
+            "joke-source",
+        ];
+        let numbers: Vec<usize> = names.iter().map(|n| seen.number(n)).collect();
+        assert_eq!(numbers, [0, 1, 2, 3, 4]);
+        // Asked again, in another order: the same.
+        for (name, n) in names.iter().zip(&numbers).rev() {
+            assert_eq!(seen.number(name), *n);
+        }
+        // The palette's colours differ, and none is the red of errors or a grey.
+        let mut distinct: Vec<String> = PALETTE.iter().map(|c| format!("{c:?}")).collect();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), PALETTE.len());
+        assert!(PALETTE.len() >= 12);
+        for c in [
+            Color::Red,
+            Color::LightRed,
+            Color::DarkGray,
+            Color::Gray,
+            Color::White,
+        ] {
+            assert!(!PALETTE.contains(&c));
+        }
+        // Past the cap, still a colour, and the same each time.
+        for i in 0..MAX_SERVICES {
+            seen.number(&format!("s{i}"));
+        }
+        assert_eq!(seen.number("late"), seen.number("late"));
     }
 }
 

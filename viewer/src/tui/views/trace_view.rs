@@ -795,25 +795,71 @@ impl TraceView {
         ))
     }
 
+    /// The trace's facts, the most useful first, as many as fit: root service and span,
+    /// duration, spans, errors; then the id (8 digits when narrow), the services, the logs;
+    /// then a legend of the services' colours.
     fn render_title(store: &Store, trace: &Trace, area: Rect, buf: &mut Buffer) {
         let root = trace.root();
+        let width = usize::from(area.width);
         let mut title = format!(
-            " trace {} · {}: {} · {} · {} spans",
-            format::trace_id(trace.id),
+            " {}: {} · {} · {}",
             safe(store.service_of(root)),
             safe(store.str(root.name)),
             format::duration(trace.duration()),
-            trace.span_count(),
+            format::plural(trace.span_count() as u64, "span"),
+        );
+        if trace.errors > 0 {
+            title.push_str(&format!(
+                " · ✖ {}",
+                format::plural(u64::from(trace.errors), "error")
+            ));
+        }
+        let fits = |t: &str, more: &str| t.chars().count() + more.chars().count() <= width;
+        let full_id = format!(" · trace {}", format::trace_id(trace.id));
+        let short_id = format!(" · trace {}…", &format::trace_id(trace.id)[..8]);
+        let services = format!(
+            " · {}",
+            format::plural(trace.services().len() as u64, "service")
         );
         let logs = store.logs.count_of_trace(trace.id);
-        if logs > 0 {
-            title.push_str(&format!(" · {logs} logs (L)"));
+        let logs = if logs > 0 {
+            format!(" · {} (L)", format::plural(logs as u64, "log"))
+        } else {
+            String::new()
+        };
+        let rest = format!("{services}{logs}");
+        let id = if fits(&title, &format!("{full_id}{rest}")) {
+            full_id
+        } else {
+            short_id
+        };
+        for part in [id, rest] {
+            if fits(&title, &part) {
+                title.push_str(&part);
+            }
         }
-        title.push_str(&format!(" · {} services", trace.services().len()));
-        if trace.errors > 0 {
-            title.push_str(&format!(" · {} errors", trace.errors));
+        let mut x = put(buf, area.x, area.y, &title, area.width, TITLE);
+        // The legend: each service's colour, as in the tree and the waterfall.
+        let end = area.x + area.width;
+        let mut sep = " · ";
+        for &service in trace.services() {
+            let name = safe(store.str(service));
+            let need = (sep.chars().count() + 2 + name.chars().count()) as u16;
+            if x + need > end {
+                break;
+            }
+            x = put(buf, x, area.y, sep, end - x, DIM);
+            x = put(
+                buf,
+                x,
+                area.y,
+                "■ ",
+                end - x,
+                Style::new().fg(service_color(store.str(service))),
+            );
+            x = put(buf, x, area.y, &name, end - x, Style::new());
+            sep = " ";
         }
-        put(buf, area.x, area.y, &title, area.width, TITLE);
     }
 
     fn render_full_detail(&self, store: &Store, trace: &Trace, areas: &Areas, buf: &mut Buffer) {
