@@ -110,6 +110,26 @@ pub const SELECTED: Style = Style::new()
     .bg(Color::DarkGray)
     .add_modifier(Modifier::BOLD);
 
+/// Marks a row as selected: the selection's background, and every colour that would not read
+/// on it lifted (dimmed text, tree guides, blue), so nothing on the selected row disappears, in
+/// 16-colour terminals too.
+pub fn select_row(buf: &mut Buffer, row: ratatui::layout::Rect) {
+    let row = row.intersection(buf.area);
+    for y in row.top()..row.bottom() {
+        for x in row.left()..row.right() {
+            let cell = &mut buf[(x, y)];
+            cell.fg = match cell.fg {
+                Color::DarkGray | Color::Black => Color::Gray,
+                Color::Blue => Color::LightBlue,
+                Color::Indexed(8) => Color::Gray,
+                other => other,
+            };
+            cell.bg = SELECTED.bg.unwrap_or(Color::DarkGray);
+            cell.modifier.insert(Modifier::BOLD);
+        }
+    }
+}
+
 /// Writes `text` at (x, y), cut to `width` columns; returns the column after it.
 pub fn put(buf: &mut Buffer, x: u16, y: u16, text: &str, width: u16, style: Style) -> u16 {
     if width == 0 {
@@ -185,6 +205,28 @@ mod palette_tests {
             seen.number(&format!("s{i}"));
         }
         assert_eq!(seen.number("late"), seen.number("late"));
+    }
+}
+
+#[cfg(test)]
+mod selection_tests {
+    use super::*;
+    use ratatui::layout::Rect;
+
+    #[test]
+    fn dim_text_stays_readable_on_the_selected_row() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 4, 1));
+        put(&mut buf, 0, 0, "ab", 2, DIM);
+        put(&mut buf, 2, 0, "c", 1, Style::new().fg(Color::Blue));
+        put(&mut buf, 3, 0, "d", 1, ERROR);
+        select_row(&mut buf, Rect::new(0, 0, 4, 1));
+        for x in 0..4 {
+            let cell = &buf[(x, 0)];
+            assert_ne!(cell.fg, cell.bg, "cell {x}");
+            assert_ne!(cell.fg, Color::DarkGray);
+            assert!(cell.modifier.contains(Modifier::BOLD));
+        }
+        assert_eq!(buf[(3, 0)].fg, Color::Red, "errors keep their colour");
     }
 }
 

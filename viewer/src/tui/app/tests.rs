@@ -297,10 +297,14 @@ pub(crate) fn sample_store() -> Store {
     store
 }
 
-pub(crate) fn draw(app: &App) -> String {
+pub(crate) fn draw_buffer(app: &App) -> ratatui::buffer::Buffer {
     let mut terminal = Terminal::new(TestBackend::new(app.cx.size.0, app.cx.size.1)).unwrap();
     terminal.draw(|f| f.render_widget(app, f.area())).unwrap();
-    let buf = terminal.backend().buffer().clone();
+    terminal.backend().buffer().clone()
+}
+
+pub(crate) fn draw(app: &App) -> String {
+    let buf = draw_buffer(app);
     let mut out = String::new();
     for y in 0..buf.area.height {
         let mut line = String::new();
@@ -1059,6 +1063,35 @@ fn repeated_calls_fold_into_one_row_only_when_asked_and_unfold() {
     assert_eq!(trace(&app).visible.len(), 4, "x folds every run again");
     app.update(Action::ToggleRuns);
     assert_eq!(trace(&app).visible.len(), 7);
+}
+
+/// Rows whose cells would not read: text drawn in its background's colour.
+fn unreadable_cells(app: &App) -> Vec<(u16, u16, String)> {
+    let buf = draw_buffer(app);
+    let mut bad = Vec::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y)];
+            if c.symbol() != " " && c.bg != ratatui::style::Color::Reset && c.fg == c.bg {
+                bad.push((x, y, c.symbol().to_owned()));
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn dimmed_text_stays_readable_on_the_selected_row() {
+    // A trace opened from a filtered list: the other spans dimmed; one of them selected.
+    let mut app = app_with(n_plus_one(), (120, 24));
+    app.apply_filter("name=\"SELECT order\"".into());
+    app.update(Action::Open);
+    app.update(Action::Top);
+    app.update(Action::ToggleSelfTime);
+    assert_eq!(unreadable_cells(&app), Vec::new());
+    // The list: its dim time column on the selected row.
+    app.update(Action::Back);
+    assert_eq!(unreadable_cells(&app), Vec::new());
 }
 
 #[test]

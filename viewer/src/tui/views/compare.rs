@@ -22,7 +22,7 @@ use crate::tui::action::Action;
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
-use crate::tui::theme::{Cells, DIM, HEADER, SELECTED, TITLE, put, service_color};
+use crate::tui::theme::{Cells, DIM, HEADER, TITLE, put, select_row, service_color};
 use crate::tui::view::{Ctx, Outcome, Refresh, View};
 
 /// The name column's narrowest width: on a narrow terminal the numbers are cut instead.
@@ -371,7 +371,7 @@ impl View for CompareView {
             let (d, d_style) = delta(n.total_a, n.total_b);
             cells.put(buf, &format!("{d:>10}"), DELTA_W, d_style);
             if i == self.cursor.selected {
-                buf.set_style(Rect::new(body.x, y, body.width, 1), SELECTED);
+                select_row(buf, Rect::new(body.x, y, body.width, 1));
             }
         }
     }

@@ -20,7 +20,9 @@ use crate::tui::action::Action;
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
-use crate::tui::theme::{Cells, DIM, HEADER, SELECTED, TITLE, put, service_color, severity_style};
+use crate::tui::theme::{
+    Cells, DIM, HEADER, TITLE, put, select_row, service_color, severity_style,
+};
 use crate::tui::view::{Ctx, Outcome, Refresh, Tab, View};
 
 /// How often the list is rebuilt from the store while following, at most (and never more often
@@ -385,7 +387,7 @@ impl View for LogList {
             };
             render_row(store, r, body, y, buf);
             if i == self.cursor.selected {
-                buf.set_style(row, SELECTED);
+                select_row(buf, row);
             }
         }
     }

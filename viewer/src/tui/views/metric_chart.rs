@@ -27,7 +27,7 @@ use crate::tui::action::Action;
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
-use crate::tui::theme::{DIM, KEY, SELECTED, TITLE, put, series_color};
+use crate::tui::theme::{DIM, KEY, TITLE, put, select_row, series_color};
 use crate::tui::view::{Ctx, Outcome, Refresh, View};
 
 /// Quantiles drawn for distributions, with their colours.
@@ -698,7 +698,7 @@ impl MetricChart {
             );
             let _ = x;
             if i == self.legend.selected {
-                buf.set_style(Rect::new(area.x, y, area.width, 1), SELECTED);
+                select_row(buf, Rect::new(area.x, y, area.width, 1));
             }
         }
     }

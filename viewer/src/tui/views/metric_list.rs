@@ -20,7 +20,7 @@ use crate::tui::action::Action;
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
-use crate::tui::theme::{Cells, DIM, HEADER, SELECTED, TITLE, put, service_color};
+use crate::tui::theme::{Cells, DIM, HEADER, TITLE, put, select_row, service_color};
 use crate::tui::view::{Ctx, Outcome, Refresh, View};
 
 const TYPE_W: u16 = 13;
@@ -372,7 +372,7 @@ impl View for MetricList {
                 cells.put(buf, &line, SPARK_W, Style::new().fg(Color::Cyan));
             }
             if i == self.cursor.selected {
-                buf.set_style(Rect::new(body.x, y, body.width, 1), SELECTED);
+                select_row(buf, Rect::new(body.x, y, body.width, 1));
             }
         }
     }

@@ -20,7 +20,7 @@ use crate::tui::action::Action;
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
-use crate::tui::theme::{Cells, DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
+use crate::tui::theme::{Cells, DIM, ERROR, HEADER, TITLE, put, select_row, service_color};
 use crate::tui::view::{Ctx, Outcome, Refresh, View};
 
 /// The name column's narrowest width: on a narrow terminal the numbers are cut instead.
@@ -340,7 +340,7 @@ impl ServiceMapView {
                 );
             }
             if i == self.cursor.selected {
-                buf.set_style(Rect::new(rows.x, y, rows.width, 1), SELECTED);
+                select_row(buf, Rect::new(rows.x, y, rows.width, 1));
             }
         }
     }

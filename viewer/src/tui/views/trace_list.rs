@@ -18,7 +18,7 @@ use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::save;
-use crate::tui::theme::{Cells, DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
+use crate::tui::theme::{Cells, DIM, ERROR, HEADER, TITLE, put, select_row, service_color};
 use crate::tui::view::{Ctx, Outcome, Refresh, SaveTo, View};
 use crate::tui::widgets::scatter::{Point as ScatterPoint, Scatter};
 
@@ -484,7 +484,7 @@ impl View for TraceList {
             let row = Rect::new(body.x, y, body.width, 1);
             let selected = i == cursor.selected;
             if selected {
-                buf.set_style(row, SELECTED);
+                select_row(buf, row);
             }
             let Some(trace) = store.trace(*r) else {
                 put(buf, body.x, y, "(evicted)", body.width, DIM);
@@ -532,7 +532,7 @@ impl View for TraceList {
                 Style::new(),
             );
             if selected {
-                buf.set_style(row, SELECTED);
+                select_row(buf, row);
             }
         }
     }

@@ -23,7 +23,7 @@ use crate::tui::action::Action;
 use crate::tui::cursor::{Cursor, Scroll};
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
-use crate::tui::theme::{DIM, ERROR, HEADER, SELECTED, TITLE, put, service_color};
+use crate::tui::theme::{DIM, ERROR, HEADER, TITLE, put, select_row, service_color};
 use crate::tui::view::{Ctx, Outcome, Refresh, SaveTo, View};
 use crate::tui::{clipboard, save};
 
@@ -1318,7 +1318,7 @@ fn render_rows(
             Style::new(),
         );
         if selected {
-            buf.set_style(Rect::new(body.x, y, body.width, 1), SELECTED);
+            select_row(buf, Rect::new(body.x, y, body.width, 1));
         }
     }
 }
