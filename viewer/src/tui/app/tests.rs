@@ -693,8 +693,8 @@ fn spans_with_logs_are_marked_and_the_trace_lists_its_logs_in_time_order() {
     app.update(Action::Down);
     app.update(Action::Open);
     let screen = draw(&app);
-    assert!(screen.contains("frontend GET /checkout ≡"), "{screen}");
-    assert!(screen.contains("payments pay ≡"), "{screen}");
+    assert!(screen.contains("frontend ✖ GET /checkout ≡"), "{screen}");
+    assert!(screen.contains("payments ✖ pay ≡"), "{screen}");
     assert!(!screen.contains("POST /pay ≡"), "{screen}");
     assert!(screen.contains("3 logs (L)"), "{screen}");
     // The span detail lists the span's own records, time from the span's start.
@@ -1092,6 +1092,25 @@ fn dimmed_text_stays_readable_on_the_selected_row() {
     // The list: its dim time column on the selected row.
     app.update(Action::Back);
     assert_eq!(unreadable_cells(&app), Vec::new());
+}
+
+#[test]
+fn errors_and_matches_are_marked_without_colour() {
+    // The checkout trace has failing spans; filtered for one name, the rest dimmed.
+    let mut app = app_with(full_store(), (120, 30));
+    app.apply_filter("name=\"POST /pay\"".into());
+    app.update(Action::Open);
+    let mut buf = draw_buffer(&app);
+    crate::tui::theme::strip_colors(&mut buf);
+    let screen: Vec<String> = (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect();
+    let pay = screen.iter().find(|l| l.contains("POST /pay")).unwrap();
+    assert!(pay.contains("› POST /pay"), "{pay}");
+    assert!(
+        screen.iter().any(|l| l.contains("payments ✖ pay ")),
+        "{screen:#?}"
+    );
 }
 
 #[test]

@@ -1201,6 +1201,13 @@ fn render_rows(
         } else {
             Style::new()
         };
+        // Marks that do not depend on colour (NO_COLOR, or a colour-blind reader): `✖` on a
+        // failed span, `›` on a filter's match while the rest is dimmed.
+        if errors > 0 {
+            x = put(buf, x, y, "✖ ", end.saturating_sub(x), ERROR);
+        } else if !view.matched.is_empty() && !view.hide_unmatched && !dim {
+            x = put(buf, x, y, "› ", end.saturating_sub(x), Style::new());
+        }
         x = put(
             buf,
             x,
