@@ -1095,6 +1095,36 @@ fn dimmed_text_stays_readable_on_the_selected_row() {
 }
 
 #[test]
+fn an_empty_log_list_names_what_hides_the_records() {
+    let mut app = app_with(full_store(), (120, 20));
+    app.update(Action::GoTab(Tab::Logs));
+    // FATAL and up: nothing.
+    for _ in 0..5 {
+        app.update(Action::CycleSeverity);
+    }
+    assert_eq!(
+        app.view_as::<LogList>().unwrap().min_severity,
+        crate::model::Severity::Fatal
+    );
+    assert!(
+        draw(&app).contains("No record at FATAL or above"),
+        "{}",
+        draw(&app)
+    );
+    // A filter that matches records, all below the floor: the floor is named, not the query.
+    app.apply_filter("severity>=warn".into());
+    let screen = draw(&app);
+    assert!(
+        screen.contains("\"severity>=warn\" matches records, none at FATAL or above"),
+        "{screen}"
+    );
+    // Back to all severities, a filter matching nothing: the filter is named.
+    app.update(Action::CycleSeverity);
+    app.apply_filter("body~nowhere".into());
+    assert!(draw(&app).contains("No record matches \"body~nowhere\""));
+}
+
+#[test]
 fn errors_and_matches_are_marked_without_colour() {
     // The checkout trace has failing spans; filtered for one name, the rest dimmed.
     let mut app = app_with(full_store(), (120, 30));

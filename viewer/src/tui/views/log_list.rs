@@ -122,6 +122,9 @@ pub struct LogList {
     seen_generation: Option<u64>,
     last_refresh: Option<Instant>,
     rebuild_cost: Duration,
+    /// When nothing is listed: whether the filter alone would list records (so the severity
+    /// floor is what hides them), and whether the floor alone would.
+    empty_because: Option<(bool, bool)>,
 }
 
 impl LogList {
@@ -179,6 +182,15 @@ impl LogList {
             }
             Rows::Picked(picked)
         };
+        // Nothing listed: find out what hides the records, to say so.
+        self.empty_because = (self.rows.len() == 0 && !store.logs.is_empty()).then(|| {
+            let filter_alone = query.is_some()
+                && !LogFilter::records(query.as_ref(), store, Severity::Unspecified, self.trace)
+                    .is_empty();
+            let floor_alone = self.min_severity != Severity::Unspecified
+                && !LogFilter::records(None, store, self.min_severity, self.trace).is_empty();
+            (filter_alone, floor_alone)
+        });
         self.seen_generation = Some(store.logs.generation());
         self.last_refresh = Some(now);
         self.rebuild_cost = began.elapsed();
@@ -367,9 +379,27 @@ impl View for LogList {
         }
         render_header(areas.header, buf);
         if self.rows.len() == 0 {
-            let text = match &self.filter {
-                Some(f) => format!("No record matches {:?}. Esc clears the filter.", safe(f)),
-                None => "No records to show (v sets the minimum severity).".to_owned(),
+            let floor = self.min_severity.as_str();
+            let text = match (&self.filter, self.empty_because) {
+                // The filter matches records, all below the floor.
+                (Some(f), Some((true, _))) => format!(
+                    "{:?} matches records, none at {floor} or above: v lowers the minimum severity.",
+                    safe(f)
+                ),
+                // Records pass the floor, none matches the filter.
+                (Some(f), Some((false, true))) => format!(
+                    "No {floor}+ record matches {:?}. Esc clears the filter.",
+                    safe(f)
+                ),
+                (Some(f), _) if self.min_severity != Severity::Unspecified => format!(
+                    "No record matches {:?}, and none is at {floor} or above: Esc clears the filter, v lowers the minimum severity.",
+                    safe(f)
+                ),
+                (Some(f), _) => format!("No record matches {:?}. Esc clears the filter.", safe(f)),
+                (None, _) if self.min_severity != Severity::Unspecified => {
+                    format!("No record at {floor} or above: v lowers the minimum severity.")
+                }
+                (None, _) => "No records to show.".to_owned(),
             };
             Paragraph::new(text)
                 .style(DIM)
