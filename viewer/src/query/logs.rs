@@ -40,8 +40,9 @@ impl LogFilter {
         self.node.eval(&|l| eval(l, store, strings, r))
     }
 
-    /// Log records, oldest first, of at least `min` severity, of one trace when `trace` is
-    /// given, and matching `filter` when given.
+    /// Log records, oldest first (one trace's in arrival order, all of them by record time),
+    /// of at least `min` severity, of one trace when `trace` is given, and matching `filter`
+    /// when given.
     #[must_use]
     pub fn records(
         filter: Option<&Self>,
@@ -62,7 +63,7 @@ impl LogFilter {
                 .collect(),
             None => store
                 .logs
-                .iter()
+                .iter_by_time()
                 .filter(|(_, r)| keep(r))
                 .map(|(s, _)| s)
                 .collect(),

@@ -120,6 +120,10 @@ pub struct Logs {
     first: LogSeq,
     /// Per trace, the sequence numbers of its records, oldest first.
     by_trace: FxHashMap<TraceId, VecDeque<LogSeq>>,
+    /// Every record held, ordered by its time (then arrival): the log list's order. Records
+    /// mostly arrive in time order, so most go on the end; a late one is inserted where it
+    /// belongs (near the end), an evicted one taken out (near the front).
+    by_time: VecDeque<(u64, LogSeq)>,
     max_records: usize,
     max_bytes: usize,
     stats: LogStats,
@@ -133,6 +137,7 @@ impl Logs {
             ring: Ring::default(),
             first: 0,
             by_trace: FxHashMap::default(),
+            by_time: VecDeque::new(),
             max_records: max_records.max(1),
             max_bytes: usize::MAX,
             stats: LogStats::default(),
@@ -190,6 +195,48 @@ impl Logs {
             records: self.ring.iter(),
             front: self.first,
             back: self.first + self.ring.len() as u64,
+        }
+    }
+
+    /// The `i`-th record from the newest, by record time (observed time when it has none).
+    #[must_use]
+    pub fn nth_newest(&self, i: usize) -> Option<LogSeq> {
+        let n = self.by_time.len();
+        (i < n).then(|| self.by_time[n - 1 - i].1)
+    }
+
+    /// Where a record is from the newest, by record time.
+    #[must_use]
+    pub fn newest_position(&self, seq: LogSeq) -> Option<usize> {
+        let key = (self.get(seq)?.time, seq);
+        let pos = self.by_time.partition_point(|e| *e < key);
+        (self.by_time.get(pos) == Some(&key)).then(|| self.by_time.len() - 1 - pos)
+    }
+
+    /// Every record held, oldest first by record time, with its sequence number.
+    pub fn iter_by_time(&self) -> impl DoubleEndedIterator<Item = (LogSeq, &LogRecord)> + '_ {
+        self.by_time
+            .iter()
+            .filter_map(|&(_, seq)| Some((seq, self.get(seq)?)))
+    }
+
+    fn insert_by_time(&mut self, key: (u64, LogSeq)) {
+        if self.by_time.back().is_none_or(|last| *last <= key) {
+            self.by_time.push_back(key);
+        } else {
+            let pos = self.by_time.partition_point(|e| *e < key);
+            self.by_time.insert(pos, key);
+        }
+    }
+
+    fn remove_by_time(&mut self, key: (u64, LogSeq)) {
+        if self.by_time.front() == Some(&key) {
+            self.by_time.pop_front();
+            return;
+        }
+        let pos = self.by_time.partition_point(|e| *e < key);
+        if self.by_time.get(pos) == Some(&key) {
+            self.by_time.remove(pos);
         }
     }
 
@@ -262,6 +309,7 @@ impl Logs {
                     }
                     self.stats.bytes += record_bytes(&record) as u64;
                     self.stats.records += 1;
+                    self.insert_by_time((record.time, seq));
                     self.ring.push_back(record);
                 }
             }
@@ -276,6 +324,7 @@ impl Logs {
             };
             let seq = self.first;
             self.first += 1;
+            self.remove_by_time((record.time, seq));
             if !gone.extend(record.trace_id, seq) {
                 self.unindex(&gone);
                 gone = Run::new(record.trace_id, seq);
@@ -439,7 +488,9 @@ impl Memo {
 /// Approximate bytes a stored record holds, itself and what it owns (its slot in the ring and
 /// its entry in the trace index included).
 fn record_bytes(r: &LogRecord) -> usize {
+    // The record, its place in the time order, its place in its trace's list.
     size_of::<LogRecord>()
+        + size_of::<(u64, LogSeq)>()
         + if r.trace_id == 0 {
             0
         } else {
@@ -510,6 +561,42 @@ mod tests {
         let first = logs.iter().next().unwrap().1;
         assert_eq!(c.service(first.resource), "api");
         assert_eq!(logs.stats().records, 5);
+    }
+
+    #[test]
+    fn records_are_ordered_by_their_time_whatever_the_arrival_order() {
+        let mut c = Catalog::default();
+        let mut logs = Logs::new(4);
+        let at = |time: u64, body: &str| NewLogRecord {
+            time,
+            ..record(0, 0, body)
+        };
+        let observed = NewLogRecord {
+            time: 0,
+            observed_time: 250,
+            ..record(0, 0, "observed 250")
+        };
+        // Two exporters' batches interleaved: 271, 36, then a late 100, and one with only an
+        // observed time.
+        logs.ingest(&mut c, batch("a", vec![at(271, "271"), at(300, "300")]));
+        logs.ingest(&mut c, batch("b", vec![at(36, "36"), observed]));
+        let newest: Vec<String> = (0..logs.len())
+            .map(|i| {
+                let r = logs.get(logs.nth_newest(i).unwrap()).unwrap();
+                c.value_text(&r.body).into_owned()
+            })
+            .collect();
+        assert_eq!(newest, ["300", "271", "observed 250", "36"]);
+        assert_eq!(logs.newest_position(2), Some(3), "the record of time 36");
+        // The oldest to arrive go first (271), and leave the order; a late record (100) goes
+        // where it belongs.
+        logs.ingest(&mut c, batch("c", vec![at(100, "100")]));
+        assert_eq!(
+            bodies(&c, logs.iter_by_time()),
+            ["36", "100", "observed 250", "300"]
+        );
+        assert_eq!(logs.nth_newest(4), None);
+        assert_eq!(logs.newest_position(0), None, "evicted");
     }
 
     #[test]

@@ -604,7 +604,7 @@ fn the_log_list_is_newest_first_and_filters_by_text_and_severity() {
         let list = app.view_as::<LogList>().unwrap();
         (0..list.len())
             .map(|i| {
-                let r = store.logs.get(list.row(i).unwrap()).unwrap();
+                let r = store.logs.get(list.row(&store, i).unwrap()).unwrap();
                 store.value_text(&r.body).into_owned()
             })
             .collect()
@@ -662,7 +662,7 @@ fn a_log_opens_its_detail_then_its_trace_at_its_span() {
     // From the list, `t` goes straight to the trace, at the record's span.
     app.update(Action::GoTab(Tab::Logs));
     app.update(Action::Back); // the detail
-    app.update(Action::Down); // "debug noise": no trace
+    app.update(Action::Down); // "card declined, retrying"
     app.update(Action::Down); // "charging card", span 3
     app.update(Action::OpenTrace);
     let view = trace(&app);
@@ -678,7 +678,7 @@ fn a_log_opens_its_detail_then_its_trace_at_its_span() {
 fn a_record_without_a_trace_says_so() {
     let mut app = app_with(full_store(), (100, 30));
     app.update(Action::GoTab(Tab::Logs));
-    app.update(Action::Down);
+    app.update(Action::Bottom); // "debug noise", the oldest
     app.update(Action::OpenTrace);
     assert_eq!(app.tab, Tab::Logs);
     assert_eq!(

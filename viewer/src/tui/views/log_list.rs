@@ -15,7 +15,7 @@ use super::{LogDetail, TraceView};
 use crate::format::{self, safe};
 use crate::model::{LogRecord, Severity, TraceId};
 use crate::query::LogFilter;
-use crate::store::{LogSeq, Store};
+use crate::store::{LogSeq, Logs, Store};
 use crate::tui::action::Action;
 use crate::tui::cursor::Cursor;
 use crate::tui::keymap::Binding;
@@ -72,39 +72,46 @@ pub static KEYS: &[Binding] = &[
 /// The rows: every record held (newest first) without a rebuild, or those picked by a filter.
 #[derive(Debug, Clone)]
 enum Rows {
-    /// Every record from the first to the end, newest first.
-    All(std::ops::Range<LogSeq>),
+    /// Every record, newest first by record time, read live from the store's time order (the
+    /// number held when last rebuilt).
+    Newest(usize),
     /// Picked records, in the order shown.
     Picked(Vec<LogSeq>),
 }
 
 impl Default for Rows {
     fn default() -> Self {
-        Self::All(0..0)
+        Self::Newest(0)
     }
 }
 
 impl Rows {
     fn len(&self) -> usize {
         match self {
-            Self::All(r) => usize::try_from(r.end - r.start).unwrap_or(usize::MAX),
+            Self::Newest(n) => *n,
             Self::Picked(v) => v.len(),
         }
     }
 
-    fn get(&self, i: usize) -> Option<LogSeq> {
+    fn get(&self, logs: &Logs, i: usize) -> Option<LogSeq> {
         match self {
-            Self::All(r) => (i < self.len()).then(|| r.end - 1 - i as u64),
+            Self::Newest(n) => (i < *n).then(|| logs.nth_newest(i)).flatten(),
             Self::Picked(v) => v.get(i).copied(),
         }
     }
 
-    fn position(&self, seq: LogSeq) -> Option<usize> {
+    fn position(&self, logs: &Logs, seq: LogSeq) -> Option<usize> {
         match self {
-            Self::All(r) => r
-                .contains(&seq)
-                .then(|| usize::try_from(r.end - 1 - seq).unwrap_or(0)),
+            Self::Newest(_) => logs.newest_position(seq),
             Self::Picked(v) => v.iter().position(|&s| s == seq),
+        }
+    }
+
+    /// The rows as they are now, not to move when the store changes (a paused list).
+    fn frozen(&self, logs: &Logs) -> Self {
+        match self {
+            Self::Newest(n) => Self::Picked((0..*n).filter_map(|i| logs.nth_newest(i)).collect()),
+            Self::Picked(v) => Self::Picked(v.clone()),
         }
     }
 }
@@ -155,13 +162,13 @@ impl LogList {
 
     /// The record shown on row `i`.
     #[must_use]
-    pub fn row(&self, i: usize) -> Option<LogSeq> {
-        self.rows.get(i)
+    pub fn row(&self, store: &Store, i: usize) -> Option<LogSeq> {
+        self.rows.get(&store.logs, i)
     }
 
     fn rebuild(&mut self, cx: &Ctx, store: &Store, now: Instant) {
         let began = Instant::now();
-        let selected = self.rows.get(self.cursor.selected);
+        let selected = self.rows.get(&store.logs, self.cursor.selected);
         let query = self
             .filter
             .as_deref()
@@ -170,7 +177,7 @@ impl LogList {
             && self.trace.is_none()
             && self.min_severity == Severity::Unspecified
         {
-            Rows::All(store.logs.seqs())
+            Rows::Newest(store.logs.len())
         } else {
             let mut picked =
                 LogFilter::records(query.as_ref(), store, self.min_severity, self.trace);
@@ -178,6 +185,7 @@ impl LogList {
                 // One trace's records in time order (stable: arrival order among equals).
                 picked.sort_by_key(|&s| store.logs.get(s).map_or(0, |r| r.time));
             } else {
+                // Picked in time order: newest first.
                 picked.reverse();
             }
             Rows::Picked(picked)
@@ -196,7 +204,7 @@ impl LogList {
         self.rebuild_cost = began.elapsed();
         if let Some(sel) = selected
             && (self.cursor.selected != 0 || self.trace.is_some())
-            && let Some(pos) = self.rows.position(sel)
+            && let Some(pos) = self.rows.position(&store.logs, sel)
         {
             self.cursor.selected = pos;
         }
@@ -204,7 +212,7 @@ impl LogList {
     }
 
     fn selected(&self, store: &Store) -> Option<(LogSeq, TraceId, u64)> {
-        let seq = self.rows.get(self.cursor.selected)?;
+        let seq = self.rows.get(&store.logs, self.cursor.selected)?;
         let r = store.logs.get(seq)?;
         Some((seq, r.trace_id, r.span_id))
     }
@@ -319,6 +327,9 @@ impl View for LogList {
                 self.follow = !self.follow;
                 if self.follow {
                     self.rebuild(cx, store, Instant::now());
+                } else {
+                    // Paused: the rows stay put, whatever arrives.
+                    self.rows = self.rows.frozen(&store.logs);
                 }
             }
             Action::Click(x, y) => {
@@ -411,7 +422,11 @@ impl View for LogList {
         for i in self.cursor.visible(self.rows.len(), body.height as usize) {
             let y = body.y + (i - self.cursor.offset) as u16;
             let row = Rect::new(body.x, y, body.width, 1);
-            let Some(r) = self.rows.get(i).and_then(|s| store.logs.get(s)) else {
+            let Some(r) = self
+                .rows
+                .get(&store.logs, i)
+                .and_then(|s| store.logs.get(s))
+            else {
                 put(buf, body.x, y, "(evicted)", body.width, DIM);
                 continue;
             };
