@@ -1,9 +1,13 @@
 //! The data directory's promise (`--data-dir`: an acknowledged request has been written) under
 //! a full disk, a 400 KB tmpfs mounted by the test: requests are refused as retryable while the
 //! disk is full, accepted again once there is room, and a viewer restarted on the directory
-//! loads every request that was acknowledged, whole.
+//! loads every request that was acknowledged, whole; a refused request is neither stored nor
+//! forwarded (its sender will send it again).
 
 mod support;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use prost::Message as _;
 use viewer::Viewer;
@@ -39,9 +43,16 @@ async fn on_a_full_disk_every_acknowledged_request_loads_back() {
     let filler = disk.path().join("filler");
     std::fs::write(&filler, vec![0u8; 300 * 1024]).unwrap();
 
-    let viewer = Viewer::start(support::config(&["--data-dir", data_s]))
-        .await
-        .unwrap();
+    let upstream = Viewer::start(support::config(&[])).await.unwrap();
+    let forward = format!("grpc://{}", upstream.grpc_addr());
+    let viewer = Viewer::start(support::config(&[
+        "--data-dir",
+        data_s,
+        "--forward",
+        &forward,
+    ]))
+    .await
+    .unwrap();
     let client = reqwest::Client::new();
     let url = format!("http://{}/v1/traces", viewer.http_addr());
     let (mut acked, mut refused) = (Vec::new(), Vec::new());
@@ -66,6 +77,26 @@ async fn on_a_full_disk_every_acknowledged_request_loads_back() {
         acked.push(n);
         n += 1;
     }
+    // Only what was acknowledged is stored, and forwarded.
+    let spans = acked.len() as u64 * SPANS;
+    viewer.flush().await;
+    assert_eq!(viewer.totals().store.traces.spans, spans, "stored");
+    let sent = std::sync::Arc::clone(&viewer.counters().forward);
+    for _ in 0..1000 {
+        if sent.pending.load(Ordering::Relaxed) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(sent.pending.load(Ordering::Relaxed), 0, "forwarding ended");
+    assert_eq!(
+        sent.requests.load(Ordering::Relaxed),
+        acked.len() as u64,
+        "forwarded"
+    );
+    upstream.flush().await;
+    assert_eq!(upstream.totals().store.traces.spans, spans, "upstream");
+    upstream.shutdown().await;
     viewer.stop().await;
     eprintln!(
         "full disk: {before_freeing} acknowledged, then {} refused, then {} acknowledged once freed",
@@ -88,7 +119,6 @@ async fn on_a_full_disk_every_acknowledged_request_loads_back() {
         missing.len(),
         acked.len()
     );
-    let spans = acked.len() as u64 * SPANS;
     assert!(
         report.contains(&format!("totals: {spans} spans received, {spans} stored")),
         "{report}"
