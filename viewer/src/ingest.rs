@@ -10,6 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::model::{Batch, LogBatch, MetricBatch};
 use crate::receiver::Limits;
+use crate::record::forward::Hops;
 
 /// The three signals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -265,12 +266,20 @@ impl Ingest {
     /// data directory (a request it cannot take is neither stored nor sent on), the store, then
     /// `--save` and `--forward`. So a refused request that its sender sends again is kept once,
     /// and only what is acknowledged is saved or forwarded.
+    ///
+    /// `hops` are the viewers that forwarded the request here (its
+    /// [`crate::record::forward::HOP_HEADER`]); one that this viewer forwarded itself has come
+    /// back round a loop, and is acknowledged without being kept again.
     pub async fn accept(
         &self,
         payload: impl Into<Payload>,
         raw: Option<bytes::Bytes>,
+        hops: &Hops,
     ) -> Result<(), Refusal> {
         let payload = payload.into();
+        if self.recorder.as_ref().is_some_and(|r| r.came_back(hops)) {
+            return Ok(());
+        }
         let (Some(recorder), Some(raw)) = (&self.recorder, raw) else {
             return self.send(payload).await;
         };
@@ -282,7 +291,7 @@ impl Ingest {
             .await
             .map_err(Refusal::NotRecorded)?;
         room.send(payload);
-        recorder.tap(signal, raw, items as u64);
+        recorder.tap(signal, raw, items as u64, hops);
         Ok(())
     }
 

@@ -217,11 +217,19 @@ impl Recorder {
         }
     }
 
-    /// Hands an acknowledged request (of `items` spans, records or points) to `--forward` and
-    /// `--save`; each drops it (and counts it) when its queue is full. Never waits.
-    pub fn tap(&self, signal: Signal, bytes: Bytes, items: u64) {
+    /// Whether a request that went through `hops` was forwarded by this viewer (it came back
+    /// round a loop: it is acknowledged and dropped).
+    #[must_use]
+    pub fn came_back(&self, hops: &forward::Hops) -> bool {
+        self.forward.as_ref().is_some_and(|f| f.came_back(hops))
+    }
+
+    /// Hands an acknowledged request (of `items` spans, records or points, forwarded to this
+    /// viewer through `hops`) to `--forward` and `--save`; each drops it (and counts it) when its
+    /// queue is full. Never waits.
+    pub fn tap(&self, signal: Signal, bytes: Bytes, items: u64, hops: &forward::Hops) {
         if let Some(forward) = &self.forward {
-            forward.offer(signal, bytes.clone(), items);
+            forward.offer(signal, bytes.clone(), items, hops);
         }
         if let Some(save) = &self.save {
             let job = Job {

@@ -32,6 +32,7 @@ use super::decode::DecodeError;
 use super::{Limits, Options, UNAUTHENTICATED, convert, decode};
 use crate::ingest::{Ingest, Refusal, Signal};
 use crate::model::{Batch, LogBatch};
+use crate::record::forward::Hops;
 
 /// Serves OTLP/gRPC on an already-bound listener until `shutdown` completes.
 pub async fn serve(
@@ -129,6 +130,7 @@ trait DirectSignal: Send + 'static {
 
     fn export(
         otlp: Otlp,
+        hops: Hops,
         decoded: Decoded<Self::Batch>,
     ) -> BoxFuture<Response<Self::Response>, Status>;
 }
@@ -148,9 +150,10 @@ impl DirectSignal for Traces {
 
     fn export(
         otlp: Otlp,
+        hops: Hops,
         decoded: Decoded<Batch>,
     ) -> BoxFuture<Response<ExportTraceServiceResponse>, Status> {
-        Box::pin(async move { otlp.export_traces(decoded).await })
+        Box::pin(async move { otlp.export_traces(&hops, decoded).await })
     }
 }
 
@@ -169,9 +172,10 @@ impl DirectSignal for Logs {
 
     fn export(
         otlp: Otlp,
+        hops: Hops,
         decoded: Decoded<LogBatch>,
     ) -> BoxFuture<Response<ExportLogsServiceResponse>, Status> {
-        Box::pin(async move { otlp.export_logs(decoded).await })
+        Box::pin(async move { otlp.export_logs(&hops, decoded).await })
     }
 }
 
@@ -305,19 +309,21 @@ impl<S: DirectSignal> tonic::server::UnaryService<Decoded<S::Batch>> for Export<
     type Future = BoxFuture<Response<Self::Response>, Status>;
 
     fn call(&mut self, request: Request<Decoded<S::Batch>>) -> Self::Future {
-        S::export(self.0.clone(), request.into_inner())
+        let hops = Hops::of(request.metadata().as_ref());
+        S::export(self.0.clone(), hops, request.into_inner())
     }
 }
 
 impl Otlp {
     async fn export_traces(
         &self,
+        hops: &Hops,
         (batch, problem, bytes): Decoded<Batch>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let rejected = batch.rejected;
         let raw = self.0.recording().then_some(bytes);
         self.0
-            .accept(batch, raw)
+            .accept(batch, raw, hops)
             .await
             .map_err(|r| refusal_status(&r, Signal::Traces))?;
         let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
@@ -331,12 +337,13 @@ impl Otlp {
 
     async fn export_logs(
         &self,
+        hops: &Hops,
         (batch, problem, bytes): Decoded<LogBatch>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         let rejected = batch.rejected;
         let raw = self.0.recording().then_some(bytes);
         self.0
-            .accept(batch, raw)
+            .accept(batch, raw, hops)
             .await
             .map_err(|r| refusal_status(&r, Signal::Logs))?;
         Ok(Response::new(ExportLogsServiceResponse {
@@ -354,12 +361,13 @@ impl MetricsService for Otlp {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let hops = &Hops::of(request.metadata().as_ref());
         let req = request.into_inner();
         let raw = raw_of(&self.0, &req);
         let (batch, problem) = convert::metric_request(req, &self.0.limits);
         let rejected = batch.rejected;
         self.0
-            .accept(batch, raw)
+            .accept(batch, raw, hops)
             .await
             .map_err(|r| refusal_status(&r, Signal::Metrics))?;
         Ok(Response::new(ExportMetricsServiceResponse {
