@@ -3,11 +3,13 @@
 //! `Export*ServiceRequest`). Segments are named `NNNNNNNNNN.SIGNAL.pb`, numbered in the order
 //! they were started; the oldest are deleted to keep the directory under its cap. A viewer
 //! started on the directory loads them back oldest first, and writes new segments (a segment
-//! cut short by a crash is never appended to).
+//! cut short by a crash is never appended to). The directory is created readable by its owner
+//! only (0700), and so is each segment (0600).
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -106,7 +108,10 @@ impl Segments {
     /// # Errors
     /// The directory cannot be created or read.
     pub fn open(dir: &Path, max_total: u64, stats: Arc<RecordStats>) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         let all: VecDeque<Segment> = list(dir)?.into();
         let next_seq = all.back().map_or(1, |s| s.seq + 1);
         let total: u64 = all.iter().map(|s| s.bytes).sum();
@@ -189,6 +194,7 @@ impl Segments {
             let file = OpenOptions::new()
                 .create_new(true)
                 .append(true)
+                .mode(0o600)
                 .open(&path)?;
             self.all.push_back(Segment {
                 seq,
