@@ -48,7 +48,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         if config.headless {
-            headless::run(config).await.map_err(anyhow::Error::from)
+            headless::run(config).await
         } else {
             tui::run(config).await
         }

@@ -107,11 +107,19 @@ pub struct Recorder {
 pub struct Writers(Vec<std::thread::JoinHandle<()>>);
 
 impl Writers {
-    /// Waits for the writers to finish (call once the recorder is dropped).
-    pub fn join(self) {
-        for t in self.0 {
-            let _ = t.join();
-        }
+    /// Waits for the writers to finish (call once the recorder is dropped); what stopped one
+    /// early (a panic's message), for each that did.
+    #[must_use]
+    pub fn join(self) -> Vec<String> {
+        self.0
+            .into_iter()
+            .filter_map(|t| {
+                let name = t.thread().name().unwrap_or("a writer").to_owned();
+                t.join()
+                    .err()
+                    .map(|p| format!("the {name} writer stopped: {}", panic_text(p.as_ref())))
+            })
+            .collect()
     }
 }
 
@@ -242,6 +250,16 @@ impl Recorder {
             }
         }
     }
+}
+
+/// A panic's message, as `std::thread::JoinHandle::join` hands it back.
+#[must_use]
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
 }
 
 /// Drains what is waiting, after the first job, up to `max`: the writers write a group at once.
