@@ -1,6 +1,7 @@
 //! How the binary ends when something is wrong: a duration flag out of range is a flag error
 //! (exit 2) rather than a panic later; a background thread that fails fails the run; a reader
-//! that goes away (`| head`) ends it quietly.
+//! that goes away (`| head`) ends it quietly; a segment numbered as high as segments go is
+//! refused with a message rather than numbering on from 0.
 
 mod support;
 
@@ -93,4 +94,26 @@ fn a_closed_stdout_ends_the_run_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(stderr, "");
+}
+
+#[test]
+fn a_segment_numbered_as_high_as_segments_go_is_refused() {
+    let dir = temp_dir("max-seq");
+    let segment = dir.join(format!("{}.traces.pb", u64::MAX));
+    std::fs::write(&segment, b"").unwrap();
+    let out = Command::new(support::BIN)
+        .args(LISTEN)
+        .args(["--data-dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("is numbered as high as a segment can be"),
+        "{stderr}"
+    );
+    // Nothing numbered 0 (or anything else) was started.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -113,7 +113,16 @@ impl Segments {
             .mode(0o700)
             .create(dir)?;
         let all: VecDeque<Segment> = list(dir)?.into();
-        let next_seq = all.back().map_or(1, |s| s.seq + 1);
+        let next_seq = match all.back() {
+            None => 1,
+            Some(last) => last.seq.checked_add(1).ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "segment {} is numbered as high as a segment can be, so no segment can \
+                     follow it; renumber the segments from 1, in their order",
+                    last.path.file_name().unwrap_or_default().to_string_lossy()
+                ))
+            })?,
+        };
         let total: u64 = all.iter().map(|s| s.bytes).sum();
         stats.data_bytes.store(total, Ordering::Relaxed);
         Ok(Self {
@@ -187,7 +196,9 @@ impl Segments {
         }
         if self.open[i].is_none() {
             let seq = self.next_seq;
-            self.next_seq += 1;
+            self.next_seq = seq
+                .checked_add(1)
+                .ok_or_else(|| std::io::Error::other("segment numbers are used up"))?;
             let path = self
                 .dir
                 .join(format!("{seq:010}.{}.pb", signal_name(signal)));
