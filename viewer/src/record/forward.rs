@@ -238,10 +238,6 @@ impl Forwarder {
         let back = hops.contains(&self.hop);
         if back {
             self.stats.looped.fetch_add(1, Ordering::Relaxed);
-            *self.stats.last_error.lock() = Some(format!(
-                "a forwarded request came back (through {} {HOP_HEADER}); not forwarded again",
-                hops.0.join(",")
-            ));
         }
         back
     }
