@@ -109,7 +109,7 @@ impl Tmpfs {
     /// then skipped, under CI too.
     pub fn mount(name: &str, size: &str) -> Option<Self> {
         let dir = std::env::temp_dir().join(format!("viewer-tmpfs-{name}-{}", std::process::id()));
-        let _ = Command::new("umount").arg(&dir).output();
+        let _ = Command::new("umount").arg("-l").arg(&dir).output();
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let out = Command::new("mount")
@@ -137,7 +137,8 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.dir).output();
+        // Lazily: a failed test may still hold files open on it.
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).output();
         let _ = std::fs::remove_dir(&self.dir);
     }
 }
