@@ -25,7 +25,7 @@ pub struct Config {
     pub headless: bool,
 
     /// In headless mode, exit after this long (e.g. 10s, 2m).
-    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = duration, value_name = "DURATION")]
     pub exit_after: Option<Duration>,
 
     /// Files to load: OTLP JSON lines (the Collector's file exporter), length-prefixed OTLP
@@ -85,7 +85,7 @@ pub struct Config {
     pub jaeger_header: Vec<(String, String)>,
 
     /// With --jaeger: how far back to search (e.g. 30m, 1h, 2d).
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "1h", value_parser = since, value_name = "DURATION")]
     pub since: Duration,
 
     /// With --jaeger: traces per service at most.
@@ -156,16 +156,16 @@ pub struct Config {
     pub queue_points: u32,
 
     /// How long a request waits for room in its queue before it is refused as retryable.
-    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "2s", value_parser = duration, value_name = "DURATION")]
     pub queue_wait: Duration,
 
     /// Longest an OTLP request may take, body included.
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "30s", value_parser = duration, value_name = "DURATION")]
     pub request_timeout: Duration,
 
     /// A client must send a request's headers (and an HTTP/2 connection its preface) within
     /// this long, however slowly it trickles them in.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10s", value_parser = duration, value_name = "DURATION")]
     pub header_timeout: Duration,
 
     /// Memory all OTLP requests being received and decoded may take at once (bodies,
@@ -179,12 +179,40 @@ pub struct Config {
     pub max_connections: u64,
 
     /// A connection that sends and receives nothing for this long is closed.
-    #[arg(long, default_value = "120s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "120s", value_parser = duration, value_name = "DURATION")]
     pub idle_timeout: Duration,
 
     /// Require `Authorization: Bearer TOKEN` on every OTLP request (gRPC and HTTP).
     #[arg(long, env = "VIEWER_AUTH_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,
+}
+
+/// The longest duration a flag takes: beyond any use, and within what the clocks can count
+/// (100 years of 365.25 days, as `100y` means).
+const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
+
+/// A duration as `10s`, `2m` or `1h 30m` write it, at most 100 years.
+fn duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if d > MAX_DURATION {
+        return Err("longer than 100 years".into());
+    }
+    Ok(d)
+}
+
+/// `--since`: a duration that reaches back no further than 1970, where the clocks start.
+fn since(text: &str) -> Result<Duration, String> {
+    let d = duration(text)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    if d > now {
+        return Err(format!(
+            "reaches back before 1970 (at most {} years)",
+            now.as_secs() / 31_557_600
+        ));
+    }
+    Ok(d)
 }
 
 /// `NAME=VALUE`, the value %-decoded (`%20` is a space), as OTEL_EXPORTER_OTLP_HEADERS writes
@@ -250,5 +278,18 @@ mod tests {
         assert!(Config::try_parse_from(["viewer", "--max-spans", "0"]).is_err());
         let c = Config::try_parse_from(["viewer", "--exit-after", "1m 5s"]).unwrap();
         assert_eq!(c.exit_after, Some(Duration::from_secs(65)));
+        for (flag, value) in [
+            ("--exit-after", "101y"),
+            ("--idle-timeout", "500000000000y"),
+            ("--since", "60y"),
+        ] {
+            assert!(
+                Config::try_parse_from(["viewer", flag, value]).is_err(),
+                "{flag} {value}"
+            );
+        }
+        let c =
+            Config::try_parse_from(["viewer", "--since", "30d", "--queue-wait", "100y"]).unwrap();
+        assert_eq!(c.since, Duration::from_secs(30 * 24 * 3600));
     }
 }

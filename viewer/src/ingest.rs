@@ -10,6 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::model::{Batch, LogBatch, MetricBatch};
 use crate::receiver::Limits;
+use crate::record::forward::Hops;
 
 /// The three signals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -257,28 +258,40 @@ impl Ingest {
         self.recorder.is_some()
     }
 
-    /// Queues a payload for the store, then records the request it came from (`raw`, its
+    /// Queues a payload for the store and records the request it came from (`raw`, its
     /// protobuf encoding) when recording; once this returns `Ok`, the request may be
     /// acknowledged.
+    ///
+    /// In this order: room in the store's queue (a busy refusal has written nothing), the
+    /// data directory (a request it cannot take is neither stored nor sent on), the store, then
+    /// `--save` and `--forward`. So a refused request that its sender sends again is kept once,
+    /// and only what is acknowledged is saved or forwarded.
+    ///
+    /// `hops` are the viewers that forwarded the request here (its
+    /// [`crate::record::forward::HOP_HEADER`]); one that this viewer forwarded itself has come
+    /// back round a loop, and is acknowledged without being kept again.
     pub async fn accept(
         &self,
         payload: impl Into<Payload>,
         raw: Option<bytes::Bytes>,
+        hops: &Hops,
     ) -> Result<(), Refusal> {
         let payload = payload.into();
-        let signal = payload.signal();
-        let items = if self.recorder.is_some() {
-            payload.items() as u64
-        } else {
-            0
-        };
-        self.send(payload).await?;
-        if let (Some(recorder), Some(raw)) = (&self.recorder, raw) {
-            recorder
-                .record(signal, raw, items)
-                .await
-                .map_err(Refusal::NotRecorded)?;
+        if self.recorder.as_ref().is_some_and(|r| r.came_back(hops)) {
+            return Ok(());
         }
+        let (Some(recorder), Some(raw)) = (&self.recorder, raw) else {
+            return self.send(payload).await;
+        };
+        let signal = payload.signal();
+        let items = payload.items();
+        let room = self.reserve(signal, items).await?;
+        recorder
+            .write(signal, raw.clone())
+            .await
+            .map_err(Refusal::NotRecorded)?;
+        room.send(payload);
+        recorder.tap(signal, raw, items as u64, hops);
         Ok(())
     }
 
@@ -286,15 +299,21 @@ impl Ingest {
     /// counted as evicted or dropped by the store's caps).
     pub async fn send(&self, payload: impl Into<Payload>) -> Result<(), Refusal> {
         let payload = payload.into();
-        let signal = payload.signal();
+        self.reserve(payload.signal(), payload.items())
+            .await?
+            .send(payload);
+        Ok(())
+    }
+
+    /// Waits (up to the queue wait) for room for `items` items of `signal` in the store's
+    /// queue.
+    async fn reserve(&self, signal: Signal, items: usize) -> Result<Room<'_>, Refusal> {
         let budget = self.budget(signal);
         let busy = || {
             Counters::add(&self.counters.of(signal).busy_refusals, 1);
             Refusal::Busy
         };
-        let n = u32::try_from(payload.items())
-            .unwrap_or(u32::MAX)
-            .min(budget.size);
+        let n = u32::try_from(items).unwrap_or(u32::MAX).min(budget.size);
         // Room is there at once almost always: then no timer is set up.
         let permit = if n == 0 {
             None
@@ -308,17 +327,34 @@ impl Ingest {
                 Err(_) => return Err(busy()),
             }
         };
-        let envelope = Envelope { payload, permit };
-        let envelope = match self.tx.try_send(ToStore::Payload(envelope)) {
-            Ok(()) => return Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => return Err(Refusal::Closed),
-            Err(mpsc::error::TrySendError::Full(msg)) => msg,
+        let slot = match self.tx.try_reserve() {
+            Ok(slot) => slot,
+            Err(mpsc::error::TrySendError::Closed(())) => return Err(Refusal::Closed),
+            Err(mpsc::error::TrySendError::Full(())) => {
+                match tokio::time::timeout(self.wait, self.tx.reserve()).await {
+                    Ok(Ok(slot)) => slot,
+                    Ok(Err(_)) => return Err(Refusal::Closed),
+                    Err(_) => return Err(busy()),
+                }
+            }
         };
-        match tokio::time::timeout(self.wait, self.tx.send(envelope)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Refusal::Closed),
-            Err(_) => Err(busy()),
-        }
+        Ok(Room { permit, slot })
+    }
+}
+
+/// Room for one payload in the store's queue: its share of its signal's budget and a place in
+/// the channel. Dropped unused, both are given back.
+struct Room<'a> {
+    permit: Option<OwnedSemaphorePermit>,
+    slot: mpsc::Permit<'a, ToStore>,
+}
+
+impl Room<'_> {
+    fn send(self, payload: Payload) {
+        self.slot.send(ToStore::Payload(Envelope {
+            payload,
+            permit: self.permit,
+        }));
     }
 }
 

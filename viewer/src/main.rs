@@ -19,6 +19,16 @@ fn main() -> ExitCode {
         eprintln!("viewer: --filter {filter:?}: {e}");
         return ExitCode::from(2);
     }
+    if let Some(url) = &config.forward
+        && !config.no_listen
+        && let Some(own) =
+            viewer::record::forward::points_at(url, &[config.grpc_addr, config.http_addr])
+    {
+        eprintln!(
+            "viewer: --forward {url:?} is this viewer's own receiver ({own}): every request would come back for ever; forward to another port or host"
+        );
+        return ExitCode::from(2);
+    }
     for (what, addr) in [
         ("OTLP/gRPC", config.grpc_addr),
         ("OTLP/HTTP", config.http_addr),
@@ -38,7 +48,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         if config.headless {
-            headless::run(config).await.map_err(anyhow::Error::from)
+            headless::run(config).await
         } else {
             tui::run(config).await
         }

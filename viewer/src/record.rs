@@ -4,12 +4,14 @@
 //! lines (the OTLP file-exporter format).
 //!
 //! Each writer has a thread of its own. A request is written to the data directory before it is
-//! acknowledged: the receiver waits for the write (the writer takes every request waiting and
-//! writes them in one go, so many requests share one system call). Written means handed to the
-//! operating system: it survives the viewer being killed (SIGKILL, a panic), not the machine
-//! losing power. `--save` does not hold requests up: its queue is bounded, and what does not fit
-//! is counted as dropped. `--forward` sends each request on to an upstream OTLP endpoint
-//! (`forward`), never holding it up either.
+//! stored, saved, forwarded or acknowledged: the receiver waits for the write (the writer takes
+//! every request waiting and writes them in one go, so many requests share one system call). A
+//! request the directory cannot take (a full disk) is refused as retryable and kept nowhere, so
+//! the sender's retry is not a duplicate; what a failed write left in a segment is cut off
+//! (`segments`). Written means handed to the operating system: it survives the viewer being
+//! killed (SIGKILL, a panic), not the machine losing power. `--save` does not hold requests up:
+//! its queue is bounded, and what does not fit is counted as dropped. `--forward` sends each
+//! acknowledged request on to an upstream OTLP endpoint (`forward`), never holding it up either.
 
 pub mod forward;
 pub mod save;
@@ -105,11 +107,19 @@ pub struct Recorder {
 pub struct Writers(Vec<std::thread::JoinHandle<()>>);
 
 impl Writers {
-    /// Waits for the writers to finish (call once the recorder is dropped).
-    pub fn join(self) {
-        for t in self.0 {
-            let _ = t.join();
-        }
+    /// Waits for the writers to finish (call once the recorder is dropped); what stopped one
+    /// early (a panic's message), for each that did.
+    #[must_use]
+    pub fn join(self) -> Vec<String> {
+        self.0
+            .into_iter()
+            .filter_map(|t| {
+                let name = t.thread().name().unwrap_or("a writer").to_owned();
+                t.join()
+                    .err()
+                    .map(|p| format!("the {name} writer stopped: {}", panic_text(p.as_ref())))
+            })
+            .collect()
     }
 }
 
@@ -175,26 +185,12 @@ impl Recorder {
         )))
     }
 
-    /// Records an accepted request (of `items` spans, records or points): offered to
-    /// `--forward` and queued for `--save` (each dropped and counted when its queue is full),
-    /// and written to the data directory before this returns.
+    /// Writes a request to the data directory (when there is one) and returns once it is
+    /// written.
     ///
     /// # Errors
     /// The data directory could not be written (the request should not be acknowledged).
-    pub async fn record(&self, signal: Signal, bytes: Bytes, items: u64) -> Result<(), String> {
-        if let Some(forward) = &self.forward {
-            forward.offer(signal, bytes.clone(), items);
-        }
-        if let Some(save) = &self.save {
-            let job = Job {
-                signal,
-                bytes: bytes.clone(),
-                done: None,
-            };
-            if save.try_send(job).is_err() {
-                self.stats.save_dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+    pub async fn write(&self, signal: Signal, bytes: Bytes) -> Result<(), String> {
         let Some(data) = &self.data else {
             return Ok(());
         };
@@ -228,6 +224,42 @@ impl Recorder {
             Err(_) => fail("the data directory writer stopped"),
         }
     }
+
+    /// Whether a request that went through `hops` was forwarded by this viewer (it came back
+    /// round a loop: it is acknowledged and dropped).
+    #[must_use]
+    pub fn came_back(&self, hops: &forward::Hops) -> bool {
+        self.forward.as_ref().is_some_and(|f| f.came_back(hops))
+    }
+
+    /// Hands an acknowledged request (of `items` spans, records or points, forwarded to this
+    /// viewer through `hops`) to `--forward` and `--save`; each drops it (and counts it) when its
+    /// queue is full. Never waits.
+    pub fn tap(&self, signal: Signal, bytes: Bytes, items: u64, hops: &forward::Hops) {
+        if let Some(forward) = &self.forward {
+            forward.offer(signal, bytes.clone(), items, hops);
+        }
+        if let Some(save) = &self.save {
+            let job = Job {
+                signal,
+                bytes,
+                done: None,
+            };
+            if save.try_send(job).is_err() {
+                self.stats.save_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// A panic's message, as `std::thread::JoinHandle::join` hands it back.
+#[must_use]
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
 }
 
 /// Drains what is waiting, after the first job, up to `max`: the writers write a group at once.

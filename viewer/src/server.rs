@@ -105,6 +105,9 @@ pub struct Viewer {
     /// Loading the data directory and the files named, and how far it is.
     loader: Option<std::thread::JoinHandle<()>>,
     load: Arc<load::LoadProgress>,
+    /// Why background threads (loading, the store, the writers) stopped early, as found when
+    /// they are waited for.
+    failures: Arc<Mutex<Vec<String>>>,
 }
 
 impl Viewer {
@@ -295,6 +298,7 @@ impl Viewer {
             listening: !config.no_listen,
             loader,
             load,
+            failures: Arc::default(),
         })
     }
 
@@ -320,11 +324,27 @@ impl Viewer {
         Arc::clone(&self.load)
     }
 
-    /// Waits until the data directory and the files named are loaded.
+    /// Waits until the data directory and the files named are loaded (or loading failed: see
+    /// [`Viewer::failures`]).
     pub async fn wait_loaded(&mut self) {
         if let Some(loader) = self.loader.take() {
-            let _ = tokio::task::spawn_blocking(move || loader.join()).await;
+            let joined = tokio::task::spawn_blocking(move || {
+                loader
+                    .join()
+                    .map_err(|p| crate::record::panic_text(p.as_ref()).to_owned())
+            })
+            .await;
+            if let Ok(Err(why)) = joined {
+                self.failures.lock().push(format!("loading stopped: {why}"));
+            }
         }
+    }
+
+    /// Why background threads stopped early: filled as [`Viewer::wait_loaded`] and
+    /// [`Viewer::stop`] wait for them; empty when all went well.
+    #[must_use]
+    pub fn failures(&self) -> Arc<Mutex<Vec<String>>> {
+        Arc::clone(&self.failures)
     }
 
     #[must_use]
@@ -386,13 +406,25 @@ impl Viewer {
             ingest.stop().await;
         }
         if let Some(thread) = self.store_thread.take() {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            let joined = tokio::task::spawn_blocking(move || {
+                thread
+                    .join()
+                    .map_err(|p| crate::record::panic_text(p.as_ref()).to_owned())
+            })
+            .await;
+            if let Ok(Err(why)) = joined {
+                self.failures
+                    .lock()
+                    .push(format!("the store stopped: {why}"));
+            }
         }
         // The writers finish what is queued once the last recorder (held by the ingest path
         // and the receivers, now stopped) is gone.
         if let Some(writers) = self.writers.take() {
             let join = tokio::task::spawn_blocking(move || writers.join());
-            let _ = tokio::time::timeout(SHUTDOWN_GRACE * 5, join).await;
+            if let Ok(Ok(failed)) = tokio::time::timeout(SHUTDOWN_GRACE * 5, join).await {
+                self.failures.lock().extend(failed);
+            }
         }
         (Arc::clone(&self.store), counters)
     }

@@ -32,6 +32,7 @@ use super::decode::DecodeError;
 use super::{Limits, Options, UNAUTHENTICATED, convert, decode, estimate};
 use crate::ingest::{Ingest, Payload, Refusal, Signal};
 use crate::model::{Batch, LogBatch, MetricBatch};
+use crate::record::forward::Hops;
 
 /// Serves OTLP/gRPC on an already-bound listener until `shutdown` completes.
 pub async fn serve(
@@ -414,6 +415,7 @@ impl<S: DirectSignal> tonic::server::UnaryService<bytes::Bytes> for Export<S> {
                 .get::<SharedCharge>()
                 .and_then(|c| c.lock().ok().map(|mut c| std::mem::take(&mut *c)))
                 .unwrap_or_default();
+            let hops = Hops::of(request.metadata().as_ref());
             let bytes = request.into_inner();
             let len = bytes.len();
             let need = estimate::protobuf(S::SIGNAL, &bytes);
@@ -439,7 +441,7 @@ impl<S: DirectSignal> tonic::server::UnaryService<bytes::Bytes> for Export<S> {
             };
             drop(charge);
             ingest
-                .accept(batch, raw)
+                .accept(batch, raw, &hops)
                 .await
                 .map_err(|r| refusal_status(&r, S::SIGNAL))?;
             Ok(Response::new(S::response(rejected, problem)))

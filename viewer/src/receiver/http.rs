@@ -27,6 +27,7 @@ use super::conn::LimitedListener;
 use super::decode::DecodeError;
 use super::{Limits, Options, UNAUTHENTICATED, convert, estimate};
 use crate::ingest::{Counters, Ingest, Signal};
+use crate::record::forward::Hops;
 
 #[derive(Clone)]
 struct HttpState {
@@ -397,11 +398,12 @@ async fn send(
     format: Format,
     payload: impl Into<crate::ingest::Payload>,
     raw: Option<Bytes>,
+    headers: &HeaderMap,
 ) -> Result<(), Refused> {
     let payload = payload.into();
     let signal = payload.signal();
     st.ingest
-        .accept(payload, raw)
+        .accept(payload, raw, &Hops::of(headers))
         .await
         .map_err(|r| Refused::new(StatusCode::SERVICE_UNAVAILABLE, format, r.message(signal)))
 }
@@ -418,7 +420,7 @@ async fn traces(State(st): State<HttpState>, headers: HeaderMap, body: Body) -> 
         )
         .await?;
         let rejected = batch.rejected;
-        send(&st, format, batch, raw).await?;
+        send(&st, format, batch, raw, &headers).await?;
         let res = ExportTraceServiceResponse {
             partial_success: (rejected > 0).then(|| ExportTracePartialSuccess {
                 rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
@@ -450,7 +452,7 @@ async fn metrics(State(st): State<HttpState>, headers: HeaderMap, body: Body) ->
         .await?;
         drop(_charge);
         let rejected = batch.rejected;
-        send(&st, format, batch, raw).await?;
+        send(&st, format, batch, raw, &headers).await?;
         let res = ExportMetricsServiceResponse {
             partial_success: (rejected > 0).then(|| ExportMetricsPartialSuccess {
                 rejected_data_points: i64::try_from(rejected).unwrap_or(i64::MAX),
@@ -475,7 +477,7 @@ async fn logs(State(st): State<HttpState>, headers: HeaderMap, body: Body) -> Re
         )
         .await?;
         let rejected = batch.rejected;
-        send(&st, format, batch, raw).await?;
+        send(&st, format, batch, raw, &headers).await?;
         let res = ExportLogsServiceResponse {
             partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
                 rejected_log_records: i64::try_from(rejected).unwrap_or(i64::MAX),

@@ -10,7 +10,14 @@
 //!
 //! URLs: `grpc://HOST:PORT` for OTLP/gRPC; `http://HOST:PORT[/PREFIX]` for OTLP/HTTP (protobuf;
 //! `/v1/traces`, `/v1/metrics`, `/v1/logs` appended). No TLS yet.
+//!
+//! Loops: a URL naming the viewer's own receivers is refused at start ([`points_at`]), and every
+//! forwarded request carries the [`HOP_HEADER`] header (gRPC metadata) listing the viewers it
+//! went through, each by a random id of its own. A request that comes back to a viewer carrying
+//! that viewer's id ([`Hops`]) is acknowledged and dropped: it was stored and forwarded when it
+//! first came, so a loop through other hops ends there.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -31,6 +38,10 @@ const SENDERS: usize = 4;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// One try's time limit.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The header (gRPC metadata) listing the viewers a forwarded request went through.
+pub const HOP_HEADER: &str = "x-otel-viewer-hop";
+/// Hop ids a forwarded request carries at most (the latest kept).
+const MAX_HOPS: usize = 16;
 
 /// What forwarding counts.
 #[derive(Debug, Default)]
@@ -44,6 +55,9 @@ pub struct ForwardStats {
     pub dropped_items: AtomicU64,
     /// Tries that failed and were tried again.
     pub retries: AtomicU64,
+    /// Requests that came back carrying this viewer's hop id (a forwarding loop): acknowledged,
+    /// not stored or forwarded again.
+    pub looped: AtomicU64,
     /// Requests waiting in the queue or being sent.
     pub pending: AtomicU64,
     /// The last error, for the status bar.
@@ -65,6 +79,98 @@ struct Job {
     signal: Signal,
     bytes: Bytes,
     items: u64,
+    /// The [`HOP_HEADER`] to send: the hops it came through, then this viewer.
+    hops: http::HeaderValue,
+}
+
+/// The viewers a request was forwarded through, as its [`HOP_HEADER`] lists them
+/// (comma-separated ids; empty for a request from anything else).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hops(Vec<String>);
+
+impl Hops {
+    /// The hops a request's headers (or gRPC metadata) list: ids of visible ASCII, the latest
+    /// [`MAX_HOPS`].
+    #[must_use]
+    pub fn of(headers: &http::HeaderMap) -> Self {
+        let mut ids: Vec<String> = headers
+            .get_all(HOP_HEADER)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|id| !id.is_empty() && id.len() <= 64)
+            .map(str::to_owned)
+            .collect();
+        let extra = ids.len().saturating_sub(MAX_HOPS);
+        ids.drain(..extra);
+        Self(ids)
+    }
+
+    /// Whether `id` is one of the hops.
+    #[must_use]
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.iter().any(|h| h == id)
+    }
+
+    /// The header to forward with: these hops, then `id` (the oldest dropped past
+    /// [`MAX_HOPS`]).
+    fn then(&self, id: &str) -> http::HeaderValue {
+        let skip = (self.0.len() + 1).saturating_sub(MAX_HOPS);
+        let mut ids: Vec<&str> = self.0.iter().skip(skip).map(String::as_str).collect();
+        ids.push(id);
+        http::HeaderValue::from_str(&ids.join(","))
+            .unwrap_or_else(|_| http::HeaderValue::from_static("invalid"))
+    }
+}
+
+/// A random id for one viewer's forwarder: 16 hex digits.
+fn new_hop_id() -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    format!("{:016x}", h.finish())
+}
+
+/// The listen address among `listen` that `url` (a `--forward` URL) points at, if any: the same
+/// port on the same address, or on a loopback or unspecified one (localhost, 127.0.0.1, ::1,
+/// 0.0.0.0) while the viewer listens on a loopback or unspecified address. Forwarding there
+/// would send each request back to this viewer, for ever.
+#[must_use]
+pub fn points_at(url: &str, listen: &[SocketAddr]) -> Option<SocketAddr> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
+        let (host, after) = v6.split_once(']')?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        }
+    };
+    let port: u16 = match port {
+        Some(p) => p.parse().ok()?,
+        None if scheme == "http" => 80,
+        None => return None,
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let ip: Option<IpAddr> = if host == "localhost" {
+        Some(IpAddr::from([127, 0, 0, 1]))
+    } else {
+        host.parse().ok()
+    };
+    let ip = ip?;
+    let local = |ip: IpAddr| ip.is_loopback() || ip.is_unspecified();
+    listen.iter().copied().find(|addr| {
+        addr.port() != 0
+            && addr.port() == port
+            && (addr.ip() == ip || (local(ip) && local(addr.ip())))
+    })
 }
 
 #[derive(Clone)]
@@ -80,6 +186,8 @@ enum Upstream {
 pub struct Forwarder {
     tx: mpsc::Sender<Job>,
     stats: Arc<ForwardStats>,
+    /// This viewer's id in the [`HOP_HEADER`].
+    hop: String,
 }
 
 impl Forwarder {
@@ -117,11 +225,26 @@ impl Forwarder {
                 }
             });
         }
-        Ok(Self { tx, stats })
+        Ok(Self {
+            tx,
+            stats,
+            hop: new_hop_id(),
+        })
     }
 
-    /// Offers a request; a full queue drops it (counted). Never waits.
-    pub fn offer(&self, signal: Signal, bytes: Bytes, items: u64) {
+    /// Whether a request that went through `hops` has been through this viewer already (a
+    /// forwarding loop); counted when it has.
+    pub fn came_back(&self, hops: &Hops) -> bool {
+        let back = hops.contains(&self.hop);
+        if back {
+            self.stats.looped.fetch_add(1, Ordering::Relaxed);
+        }
+        back
+    }
+
+    /// Offers a request that came through `hops`; a full queue drops it (counted). Never
+    /// waits.
+    pub fn offer(&self, signal: Signal, bytes: Bytes, items: u64, hops: &Hops) {
         self.stats.pending.fetch_add(1, Ordering::Relaxed);
         if self
             .tx
@@ -129,6 +252,7 @@ impl Forwarder {
                 signal,
                 bytes,
                 items,
+                hops: hops.then(&self.hop),
             })
             .is_err()
         {
@@ -239,6 +363,9 @@ async fn send(
                 message: format!("upstream unreachable: {e}"),
             })?;
             let mut request = tonic::Request::new(job.bytes.clone());
+            if let Ok(hops) = tonic::metadata::MetadataValue::try_from(job.hops.as_bytes()) {
+                request.metadata_mut().insert(HOP_HEADER, hops);
+            }
             for (k, v) in headers {
                 if let Ok(v) = tonic::metadata::MetadataValue::try_from(v.as_bytes())
                     && let Ok(k) = tonic::metadata::MetadataKey::from_bytes(k.as_str().as_bytes())
@@ -268,6 +395,7 @@ async fn send(
                 .post(format!("{base}{}", http_path(job.signal)))
                 .header("content-type", "application/x-protobuf")
                 .header("content-encoding", "gzip")
+                .header(HOP_HEADER, job.hops.clone())
                 .body(body);
             for (k, v) in headers {
                 request = request.header(k, v);
@@ -333,5 +461,69 @@ impl Decoder for RawCodec {
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, tonic::Status> {
         src.advance(src.remaining());
         Ok(Some(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_addresses_are_found_and_others_are_not() {
+        let listen: [SocketAddr; 2] = [
+            "127.0.0.1:4317".parse().unwrap(),
+            "0.0.0.0:4318".parse().unwrap(),
+        ];
+        for own in [
+            "grpc://127.0.0.1:4317",
+            "grpc://localhost.:4317",
+            "grpc://[::1]:4317",
+            "http://[::]:4318/v1",
+            "http://10.1.2.3:4318",
+        ] {
+            assert!(
+                points_at(own, &listen).is_none() == own.contains("10.1.2.3"),
+                "{own}"
+            );
+        }
+        for other in [
+            "grpc://127.0.0.1:4319",
+            "grpc://collector:4317",
+            "http://127.0.0.1",
+            "grpc://127.0.0.1",
+            "nonsense",
+            // Maybe this machine's, behind 0.0.0.0: not known here (the hop header catches it).
+            "http://10.1.2.3:4318",
+        ] {
+            assert_eq!(points_at(other, &listen), None, "{other}");
+        }
+        // Listening on one address of the machine, loopback's same port is someone else.
+        let lan: [SocketAddr; 1] = ["10.1.2.3:4317".parse().unwrap()];
+        assert_eq!(points_at("grpc://127.0.0.1:4317", &lan), None);
+        assert_eq!(points_at("grpc://10.1.2.3:4317", &lan), Some(lan[0]));
+        // Port 0 (chosen by the system) is never a match.
+        assert_eq!(
+            points_at("grpc://127.0.0.1:0", &["127.0.0.1:0".parse().unwrap()]),
+            None
+        );
+    }
+
+    #[test]
+    fn hops_are_read_from_every_header_value_and_capped() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(Hops::of(&headers), Hops::default());
+        headers.append(HOP_HEADER, http::HeaderValue::from_static("a, b"));
+        headers.append(HOP_HEADER, http::HeaderValue::from_static("c"));
+        let hops = Hops::of(&headers);
+        assert!(hops.contains("a") && hops.contains("c") && !hops.contains("d"));
+        assert_eq!(hops.then("d"), "a,b,c,d");
+        let many = (0..40).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        headers.insert(HOP_HEADER, http::HeaderValue::from_str(&many).unwrap());
+        let hops = Hops::of(&headers);
+        assert_eq!(hops.0.len(), MAX_HOPS);
+        assert!(hops.contains("39") && !hops.contains("23"));
+        let next = hops.then("me");
+        assert_eq!(next.to_str().unwrap().split(',').count(), MAX_HOPS);
+        assert!(next.to_str().unwrap().ends_with(",39,me"));
     }
 }

@@ -2,9 +2,13 @@
 //! file-exporter format, which the Collector's `otlpjsonfile` receiver and `viewer FILE` read).
 //! Past `--save-max-mb` the file is rotated: `FILE` becomes `FILE.1` (and `FILE.1` `FILE.2`, up
 //! to [`KEEP`] old files), and a new `FILE` is started.
+//!
+//! A file this creates is readable by its owner only (0600), and a symbolic link where the file
+//! goes is refused, never written through ([`open_no_follow`]).
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -37,7 +41,7 @@ impl SaveFile {
     /// # Errors
     /// The file cannot be created or opened for writing.
     pub fn open(path: &Path, max: u64, stats: Arc<RecordStats>) -> std::io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = open_append(path)?;
         let bytes = file.metadata()?.len();
         Ok(Self {
             path: path.to_owned(),
@@ -89,14 +93,44 @@ impl SaveFile {
             }
         }
         std::fs::rename(&self.path, name(1))?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        let file = open_append(&self.path)?;
         self.out = BufWriter::with_capacity(256 * 1024, file);
         self.bytes = 0;
         Ok(())
     }
+}
+
+/// Opens `path` for appending, created readable by its owner only.
+fn open_append(path: &Path) -> io::Result<File> {
+    open_no_follow(
+        OpenOptions::new().create(true).append(true).mode(0o600),
+        path,
+    )
+}
+
+/// Opens `path` as `options` say, except through a symbolic link: a link at `path` is refused
+/// ("it is a symbolic link, not followed"), so a link planted where a file is written cannot
+/// send the write elsewhere.
+///
+/// # Errors
+/// As [`OpenOptions::open`]; `InvalidInput` for a symbolic link.
+pub fn open_no_follow(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    options
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| {
+            let link = path
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink());
+            if e.raw_os_error() == Some(libc::ELOOP) && link {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "it is a symbolic link, not followed",
+                )
+            } else {
+                e
+            }
+        })
 }
 
 /// One request's OTLP JSON and a newline.

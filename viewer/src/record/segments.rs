@@ -3,11 +3,13 @@
 //! `Export*ServiceRequest`). Segments are named `NNNNNNNNNN.SIGNAL.pb`, numbered in the order
 //! they were started; the oldest are deleted to keep the directory under its cap. A viewer
 //! started on the directory loads them back oldest first, and writes new segments (a segment
-//! cut short by a crash is never appended to).
+//! cut short by a crash is never appended to). The directory is created readable by its owner
+//! only (0700), and so is each segment (0600).
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -106,9 +108,21 @@ impl Segments {
     /// # Errors
     /// The directory cannot be created or read.
     pub fn open(dir: &Path, max_total: u64, stats: Arc<RecordStats>) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         let all: VecDeque<Segment> = list(dir)?.into();
-        let next_seq = all.back().map_or(1, |s| s.seq + 1);
+        let next_seq = match all.back() {
+            None => 1,
+            Some(last) => last.seq.checked_add(1).ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "segment {} is numbered as high as a segment can be, so no segment can \
+                     follow it; renumber the segments from 1, in their order",
+                    last.path.file_name().unwrap_or_default().to_string_lossy()
+                ))
+            })?,
+        };
         let total: u64 = all.iter().map(|s| s.bytes).sum();
         stats.data_bytes.store(total, Ordering::Relaxed);
         Ok(Self {
@@ -126,44 +140,50 @@ impl Segments {
     pub fn run(&mut self, rx: &mpsc::Receiver<Job>) {
         while let Ok(first) = rx.recv() {
             let jobs = drain(rx, first, GROUP);
-            let result = self.write_group(&jobs);
-            if result.is_ok() {
-                self.stats
-                    .data_requests
-                    .fetch_add(jobs.len() as u64, Ordering::Relaxed);
-            }
+            let results = self.write_group(&jobs);
+            let written = jobs
+                .iter()
+                .filter(|j| results[index(j.signal)].is_ok())
+                .count();
+            self.stats
+                .data_requests
+                .fetch_add(written as u64, Ordering::Relaxed);
             for job in jobs {
                 if let Some(done) = job.done {
-                    let _ = done.send(result.clone());
+                    let _ = done.send(results[index(job.signal)].clone());
                 }
             }
         }
     }
 
     /// Appends a group of requests (each signal's in one write) and keeps the directory under
-    /// its cap.
-    fn write_group(&mut self, jobs: &[Job]) -> Result<(), String> {
+    /// its cap; the outcome per signal (a signal's requests are written all or none).
+    fn write_group(&mut self, jobs: &[Job]) -> [Result<(), String>; 3] {
         let mut bufs: [Vec<u8>; 3] = Default::default();
+        let mut results: [Result<(), String>; 3] = [Ok(()), Ok(()), Ok(())];
         for job in jobs {
-            let buf = &mut bufs[index(job.signal)];
-            let len = u32::try_from(job.bytes.len()).map_err(|_| "a request over 4 GiB")?;
-            buf.extend_from_slice(&len.to_be_bytes());
-            buf.extend_from_slice(&job.bytes);
+            let i = index(job.signal);
+            let Ok(len) = u32::try_from(job.bytes.len()) else {
+                results[i] = Err("a request over 4 GiB".into());
+                continue;
+            };
+            bufs[i].extend_from_slice(&len.to_be_bytes());
+            bufs[i].extend_from_slice(&job.bytes);
         }
         for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
-            let buf = &bufs[index(signal)];
-            if buf.is_empty() {
+            let i = index(signal);
+            if bufs[i].is_empty() || results[i].is_err() {
                 continue;
             }
-            self.append(signal, buf).map_err(|e| {
-                format!(
+            if let Err(e) = self.append(signal, &bufs[i]) {
+                results[i] = Err(format!(
                     "cannot write to the data directory {}: {e}",
                     self.dir.display()
-                )
-            })?;
+                ));
+            }
         }
         self.enforce_cap();
-        Ok(())
+        results
     }
 
     fn append(&mut self, signal: Signal, buf: &[u8]) -> std::io::Result<()> {
@@ -176,13 +196,16 @@ impl Segments {
         }
         if self.open[i].is_none() {
             let seq = self.next_seq;
-            self.next_seq += 1;
+            self.next_seq = seq
+                .checked_add(1)
+                .ok_or_else(|| std::io::Error::other("segment numbers are used up"))?;
             let path = self
                 .dir
                 .join(format!("{seq:010}.{}.pb", signal_name(signal)));
             let file = OpenOptions::new()
                 .create_new(true)
                 .append(true)
+                .mode(0o600)
                 .open(&path)?;
             self.all.push_back(Segment {
                 seq,
@@ -197,7 +220,16 @@ impl Segments {
             });
         }
         let open = self.open[i].as_mut().expect("opened above");
-        open.file.write_all(buf)?;
+        if let Err(e) = open.file.write_all(buf) {
+            // Part of `buf` may be in the file (a full disk takes what fits): cut it off, so the
+            // segment ends with its last whole record and the next write starts a record
+            // there. If even that fails, the segment is closed and the next write starts a new
+            // one (a viewer loading it stops at the partial record, after every whole one).
+            if open.file.set_len(open.bytes).is_err() {
+                self.open[i] = None;
+            }
+            return Err(e);
+        }
         open.bytes += buf.len() as u64;
         let seq = open.seq;
         if let Some(s) = self.all.iter_mut().rev().find(|s| s.seq == seq) {
@@ -255,12 +287,12 @@ mod tests {
         let stats = Arc::new(RecordStats::default());
         let mut s = Segments::open(&dir, 1024 * 1024, Arc::clone(&stats)).unwrap();
         s.segment_max = 100;
-        s.write_group(&[
+        let written = s.write_group(&[
             job(Signal::Traces, 10),
             job(Signal::Logs, 5),
             job(Signal::Traces, 3),
-        ])
-        .unwrap();
+        ]);
+        assert!(written.iter().all(Result::is_ok), "{written:?}");
         let segs = list(&dir).unwrap();
         assert_eq!(segs.len(), 2);
         assert_eq!((segs[0].seq, segs[0].signal), (1, Signal::Traces));
@@ -270,13 +302,13 @@ mod tests {
         assert_eq!(&bytes[14..18], &3u32.to_be_bytes());
         assert_eq!(bytes.len(), 4 + 10 + 4 + 3);
         // Past the segment size, a new segment.
-        s.write_group(&[job(Signal::Traces, 90)]).unwrap();
+        assert!(s.write_group(&[job(Signal::Traces, 90)])[0].is_ok());
         assert_eq!(list(&dir).unwrap().len(), 3);
         // A viewer started on the directory numbers on, and a tight cap deletes the oldest.
         drop(s);
         let mut s = Segments::open(&dir, 130, Arc::clone(&stats)).unwrap();
         assert_eq!(s.next_seq, 4);
-        s.write_group(&[job(Signal::Metrics, 20)]).unwrap();
+        assert!(s.write_group(&[job(Signal::Metrics, 20)])[2].is_ok());
         let segs = list(&dir).unwrap();
         let total: u64 = segs.iter().map(|s| s.bytes).sum();
         assert!(total <= 130, "{segs:?}");

@@ -1,6 +1,6 @@
 //! Writing traces to a file from the UI (`w`): the names suggested, where a typed name points,
 //! and the write itself, as OTLP JSON lines ([`crate::report::otlp`]). The app calls it when a
-//! name is entered, never a view.
+//! name is entered, never a view. A symbolic link at the name is refused, never written through.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter};
@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use crate::format;
 use crate::model::TraceId;
+use crate::record::save::open_no_follow;
 use crate::server::SharedStore;
 use crate::store::TraceRef;
 
@@ -63,11 +64,10 @@ pub fn write(
     overwrite: bool,
 ) -> io::Result<Written> {
     let file: File = if overwrite {
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)?
+        open_no_follow(
+            OpenOptions::new().write(true).create(true).truncate(true),
+            path,
+        )?
     } else {
         OpenOptions::new().write(true).create_new(true).open(path)?
     };
