@@ -166,9 +166,53 @@ pub fn safe(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`safe`], at most `max_chars` characters of `s` kept: the rest is dropped and counted, as
+/// `…[N more bytes]` (for text from outside, such as an error body, printed in one line).
+#[must_use]
+pub fn safe_capped(s: &str, max_chars: usize) -> Cow<'_, str> {
+    let Some((cut, _)) = s.char_indices().nth(max_chars) else {
+        return safe(s);
+    };
+    let mut out = safe(&s[..cut]).into_owned();
+    let _ = write!(out, "…[{} more bytes]", s.len() - cut);
+    Cow::Owned(out)
+}
+
+/// Characters [`safe`] shows escaped: control characters (C0, DEL, C1), and the invisible ones
+/// that reorder or hide text: the Arabic letter mark, zero-width spaces and joiners, the
+/// left-to-right and right-to-left marks, the line and paragraph separators, the bidirectional
+/// embeddings, overrides and isolates, the word joiner and invisible operators, and the
+/// byte-order mark (zero-width no-break space).
 fn needs_escape(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{feff}'
+        )
+}
+
+/// A URL as it may be printed: a password in it (`http://alice:hunter2@host`) shown as `***`
+/// (`http://alice:***@host`), a user name alone (often a token) too (`http://***@host`).
+/// Everything else is kept as written.
+#[must_use]
+pub fn redact_url(url: &str) -> Cow<'_, str> {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return Cow::Borrowed(url);
+    };
+    let rest = &url[scheme_end..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let Some(at) = authority.rfind('@') else {
+        return Cow::Borrowed(url);
+    };
+    let kept_user = match authority[..at].split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        None => "***".to_owned(),
+    };
+    Cow::Owned(format!("{}{kept_user}{}", &url[..scheme_end], &rest[at..]))
 }
 
 /// A measured value, short: integers without a fraction, others to four significant digits
@@ -275,6 +319,55 @@ mod tests {
             !safe("\u{9b}31m").contains('\u{9b}'),
             "C1 CSI must be escaped"
         );
+        // Invisible characters that reorder, hide or break lines of text.
+        for c in [
+            '\u{061c}', '\u{200e}', '\u{200f}', '\u{2028}', '\u{2029}', '\u{2060}', '\u{2064}',
+            '\u{2066}', '\u{feff}',
+        ] {
+            let text = format!("a{c}b");
+            assert_eq!(safe(&text), format!("a\\u{{{:x}}}b", u32::from(c)), "{c:?}");
+        }
+        // Visible non-ASCII stays as it is.
+        assert_eq!(safe("café → 東京"), Cow::Borrowed("café → 東京"));
+    }
+
+    #[test]
+    fn capped_text_is_cut_on_a_character_and_counts_the_rest() {
+        assert_eq!(safe_capped("short", 10), Cow::Borrowed("short"));
+        assert_eq!(safe_capped("exactly10!", 10), "exactly10!");
+        assert_eq!(safe_capped("abcdef", 3), "abc…[3 more bytes]");
+        // Characters, not bytes, are counted, and the cut never splits one.
+        assert_eq!(safe_capped("ééé", 1), "é…[4 more bytes]");
+        // Escaped as well: what is kept, and an escape sequence cut in the middle.
+        assert_eq!(
+            safe_capped("\x1b]0;PWNED\x07\x1b[2J", 4),
+            "\\x1b]0;…[10 more bytes]"
+        );
+        assert_eq!(safe_capped("", 0), "");
+        assert_eq!(safe_capped("x", 0), "…[1 more bytes]");
+    }
+
+    #[test]
+    fn passwords_in_urls_are_not_shown() {
+        for (url, shown) in [
+            (
+                "http://alice:hunter2@host:16686",
+                "http://alice:***@host:16686",
+            ),
+            (
+                "grpc://alice:hunter2@host:16685/",
+                "grpc://alice:***@host:16685/",
+            ),
+            ("http://token@host/v1", "http://***@host/v1"),
+            // The last `@` of the authority ends the user information; later ones are the path's.
+            ("http://a:p@ss@host/x@y?q=@", "http://a:***@host/x@y?q=@"),
+            ("http://host:4318/prefix", "http://host:4318/prefix"),
+            ("http://host/a@b", "http://host/a@b"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+            assert!(!redact_url(url).contains("hunter2"));
+        }
     }
 
     #[test]
