@@ -84,6 +84,11 @@ pub struct Config {
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse_header)]
     pub jaeger_header: Vec<(String, String)>,
 
+    /// With --jaeger: most of Jaeger's answers one search may read, in MiB, all its answers
+    /// together; past it the search stops with an error.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1024 * 1024), value_name = "MIB")]
+    pub jaeger_max_mb: u64,
+
     /// With --jaeger: how far back to search (e.g. 30m, 1h, 2d).
     #[arg(long, default_value = "1h", value_parser = since, value_name = "DURATION")]
     pub since: Duration,

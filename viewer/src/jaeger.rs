@@ -6,23 +6,44 @@
 //! A query maps onto api_v3's parameters where it can (`service=`, `name=` as the operation,
 //! `duration>`/`>=`, `<`/`<=`); everything is then applied again locally, so the traces kept are
 //! exactly those the query matches. Without a service in the query, each service is searched.
+//!
+//! A Jaeger is trusted with nothing: one search (one [`Jaeger`]) reads at most
+//! [`Options::max_bytes`] of answers in all (`--jaeger-max-mb`), counted as they arrive, so an
+//! endless body or stream ends in an error rather than in memory; each answer, body or stream
+//! included, has one deadline ([`Options::timeout`]); redirects are not followed; Jaeger's own
+//! words in an error are escaped and cut, and a password in the URL is never printed.
 
+pub mod answer;
 mod grpc;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use serde_json::Value;
-
+use crate::format::{redact_url, safe, safe_capped};
 use crate::ingest::Payload;
 use crate::query::{AttrScope, Cond, Expr, Field, Op};
 use crate::receiver::Limits;
 
-/// One request's time limit.
-const TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest one answer may take, by default: from the request to the last byte of its body
+/// or stream.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// Bytes of an error answer's body read, at most: enough for its message.
+const ERROR_BODY_BYTES: u64 = 64 * 1024;
+/// Characters of a `Location` kept in an error.
+const LOCATION_CHARS: usize = 200;
 
-/// What went wrong talking to Jaeger, worded for the user.
+/// What went wrong talking to Jaeger, worded for the user; safe to print (no control
+/// characters, Jaeger's own text cut short).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JaegerError(pub String);
+
+impl JaegerError {
+    /// An error of this text, escaped ([`safe`]).
+    #[must_use]
+    pub fn new(text: impl AsRef<str>) -> Self {
+        Self(safe(text.as_ref()).into_owned())
+    }
+}
 
 impl std::fmt::Display for JaegerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31,6 +52,125 @@ impl std::fmt::Display for JaegerError {
 }
 
 impl std::error::Error for JaegerError {}
+
+/// How the client talks to Jaeger.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Sent with every request (`--jaeger-header`).
+    pub headers: Vec<(String, String)>,
+    /// Bytes one search may read, all its answers together (`--jaeger-max-mb`).
+    pub max_bytes: u64,
+    /// The longest one answer may take, from the request to the last byte of its body or
+    /// stream.
+    pub timeout: Duration,
+}
+
+impl Options {
+    /// These headers, at most `max_bytes` per search, [`TIMEOUT`] per answer.
+    #[must_use]
+    pub fn new(headers: Vec<(String, String)>, max_bytes: u64) -> Self {
+        Self {
+            headers,
+            max_bytes,
+            timeout: TIMEOUT,
+        }
+    }
+}
+
+/// What one search (one client) has read of Jaeger's answers, against its limit.
+#[derive(Debug)]
+struct Budget {
+    max: u64,
+    used: AtomicU64,
+}
+
+impl Budget {
+    fn new(max: u64) -> Self {
+        Self {
+            max,
+            used: AtomicU64::new(0),
+        }
+    }
+
+    fn remaining(&self) -> u64 {
+        self.max.saturating_sub(self.used.load(Ordering::Relaxed))
+    }
+
+    /// A meter for one answer, to `what` (a path or a method).
+    fn answer<'a>(&'a self, what: &'a str) -> Meter<'a> {
+        Meter {
+            budget: self,
+            what,
+            read: 0,
+        }
+    }
+}
+
+/// One answer's bytes, counted against the search's [`Budget`] as they arrive.
+struct Meter<'a> {
+    budget: &'a Budget,
+    what: &'a str,
+    read: u64,
+}
+
+impl Meter<'_> {
+    /// Counts `n` more bytes of the answer.
+    fn add(&mut self, n: usize) -> Result<(), JaegerError> {
+        let n = n as u64;
+        self.read = self.read.saturating_add(n);
+        let before = self.budget.used.fetch_add(n, Ordering::Relaxed);
+        if before.saturating_add(n) > self.budget.max {
+            return Err(self.exceeded());
+        }
+        Ok(())
+    }
+
+    /// Whether an answer announced as `n` bytes would fit.
+    fn expect(&self, n: u64) -> Result<(), JaegerError> {
+        if n > self.budget.remaining() {
+            return Err(self.exceeded());
+        }
+        Ok(())
+    }
+
+    fn exceeded(&self) -> JaegerError {
+        let max = self.budget.max;
+        let limit = if max % (1024 * 1024) == 0 {
+            format!("{} MiB", max / (1024 * 1024))
+        } else {
+            format!("{max} bytes")
+        };
+        let used = self.budget.used.load(Ordering::Relaxed);
+        if used.saturating_sub(self.read) == 0 {
+            JaegerError::new(format!(
+                "Jaeger's answer to {} exceeded --jaeger-max-mb ({limit}); what was read of it is dropped",
+                self.what
+            ))
+        } else {
+            JaegerError::new(format!(
+                "Jaeger's answers to this search exceeded --jaeger-max-mb ({limit}) in all, at {}; the rest of the search is not read",
+                self.what
+            ))
+        }
+    }
+}
+
+/// Runs `answer` within `timeout`, or says Jaeger (`name`) took too long to answer `what`.
+async fn within<T>(
+    name: &str,
+    what: &str,
+    timeout: Duration,
+    answer: impl Future<Output = Result<T, JaegerError>>,
+) -> Result<T, JaegerError> {
+    tokio::time::timeout(timeout, answer)
+        .await
+        .unwrap_or_else(|_| {
+            Err(JaegerError::new(format!(
+                "Jaeger at {name} took longer than {} to answer {what}",
+                humantime::format_duration(timeout)
+            )))
+        })
+}
 
 /// A trace search.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -91,7 +231,8 @@ impl Search {
     }
 }
 
-/// A Jaeger query service's api_v3, over HTTP JSON or gRPC.
+/// A Jaeger query service's api_v3, over HTTP JSON or gRPC. One client is one search: what
+/// it reads is counted against [`Options::max_bytes`] over all its answers.
 pub enum Jaeger {
     Http(Http),
     Grpc(Box<grpc::Grpc>),
@@ -103,17 +244,17 @@ impl Jaeger {
     ///
     /// # Errors
     /// Another scheme (no TLS yet).
-    pub fn new(url: &str, headers: Vec<(String, String)>) -> Result<Self, JaegerError> {
+    pub fn new(url: &str, options: Options) -> Result<Self, JaegerError> {
         if let Some(rest) = url.strip_prefix("grpc://") {
-            return Ok(Self::Grpc(Box::new(grpc::Grpc::new(url, rest, headers)?)));
+            return Ok(Self::Grpc(Box::new(grpc::Grpc::new(url, rest, options)?)));
         }
-        Ok(Self::Http(Http::new(url, headers)?))
+        Ok(Self::Http(Http::new(url, options)?))
     }
 
     /// The services Jaeger holds traces of.
     ///
     /// # Errors
-    /// Jaeger cannot be reached or answers with an error.
+    /// Jaeger cannot be reached, answers with an error, too much or too slowly.
     pub async fn services(&self) -> Result<Vec<String>, JaegerError> {
         match self {
             Self::Http(h) => h.services().await,
@@ -124,7 +265,8 @@ impl Jaeger {
     /// The traces of a search, as payloads.
     ///
     /// # Errors
-    /// Jaeger cannot be reached, or answers with an error or something not OTLP.
+    /// Jaeger cannot be reached, answers with an error or something not OTLP, too much or too
+    /// slowly.
     pub async fn find(
         &self,
         search: &Search,
@@ -139,7 +281,8 @@ impl Jaeger {
     /// One trace by id; nothing when Jaeger does not have it.
     ///
     /// # Errors
-    /// Jaeger cannot be reached, or answers with an error or something not OTLP.
+    /// Jaeger cannot be reached, answers with an error or something not OTLP, too much or too
+    /// slowly.
     pub async fn trace(&self, id: u128) -> Result<Vec<Payload>, JaegerError> {
         match self {
             Self::Http(h) => h.trace(id).await,
@@ -148,105 +291,160 @@ impl Jaeger {
     }
 }
 
-/// api_v3's HTTP JSON gateway.
+/// api_v3's HTTP JSON gateway. Redirects are not followed (they would take the
+/// `--jaeger-header` values to another host); a body is read as it arrives, counted against
+/// the search's limit, within the deadline.
 pub struct Http {
     client: reqwest::Client,
     base: String,
-    headers: Vec<(String, String)>,
+    /// `base` as it may be printed (no password).
+    name: String,
+    options: Options,
+    budget: Budget,
     limits: Limits,
 }
 
 impl Http {
-    fn new(url: &str, headers: Vec<(String, String)>) -> Result<Self, JaegerError> {
+    fn new(url: &str, options: Options) -> Result<Self, JaegerError> {
+        let name = redact_url(url.trim_end_matches('/')).into_owned();
         if !url.starts_with("http://") {
-            return Err(JaegerError(format!(
-                "--jaeger {url:?}: write http://HOST:16686 or grpc://HOST:16685 (the query service; no TLS yet)"
+            return Err(JaegerError::new(format!(
+                "--jaeger {:?}: write http://HOST:16686 or grpc://HOST:16685 (the query service; no TLS yet)",
+                redact_url(url)
             )));
         }
         let client = reqwest::Client::builder()
-            .timeout(TIMEOUT)
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| JaegerError(format!("--jaeger {url:?}: {e}")))?;
+            .map_err(|e| JaegerError::new(format!("--jaeger {name:?}: {e}")))?;
         Ok(Self {
             client,
             base: url.trim_end_matches('/').to_owned(),
-            headers,
+            name,
+            budget: Budget::new(options.max_bytes),
+            options,
             limits: Limits::default(),
         })
     }
 
+    /// The body of a successful answer to `GET path?query`; `None` for "not found".
     async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Option<Vec<u8>>, JaegerError> {
+        within(
+            &self.name,
+            path,
+            self.options.timeout,
+            self.get_now(path, query),
+        )
+        .await
+    }
+
+    async fn get_now(
         &self,
         path: &str,
         query: &[(&str, String)],
     ) -> Result<Option<Vec<u8>>, JaegerError> {
         let url = format!("{}{path}", self.base);
         let mut request = self.client.get(&url).query(query);
-        for (k, v) in &self.headers {
+        for (k, v) in &self.options.headers {
             request = request.header(k, v);
         }
         let response = request.send().await.map_err(|e| {
-            let why = if e.is_timeout() {
-                "timed out".to_owned()
-            } else if e.is_connect() {
+            let why = if e.is_connect() {
                 "unreachable (is it running? is the port the query service's, 16686?)".to_owned()
             } else {
-                e.to_string()
+                e.without_url().to_string()
             };
-            JaegerError(format!("Jaeger at {}: {why}", self.base))
+            JaegerError::new(format!("Jaeger at {}: {why}", self.name))
         })?;
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| JaegerError(format!("Jaeger at {}: {e}", self.base)))?;
         if status.is_success() {
-            return Ok(Some(body.to_vec()));
+            return self.body(response, path).await.map(Some);
         }
-        let message = serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_owned());
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned())
+                .unwrap_or_default();
+            return Err(JaegerError::new(format!(
+                "Jaeger at {} answered {status} to {path}, to go to {:?}: redirects are not followed (they would take --jaeger-header to another address); give --jaeger the address of the query service itself",
+                self.name,
+                safe_capped(&redact_url(&location), LOCATION_CHARS)
+            )));
+        }
+        let body = error_body(response).await;
+        let message = answer::http_error_message(&body);
         if status.as_u16() == 404 && message.to_ascii_lowercase().contains("not found") {
             // "trace not found", "No traces found": nothing, not an error.
             return Ok(None);
         }
         if status.as_u16() == 404 {
-            return Err(JaegerError(format!(
+            return Err(JaegerError::new(format!(
                 "Jaeger at {} has no {path} (api_v3 needs Jaeger 1.35 or later; is this the query service?)",
-                self.base
+                self.name
             )));
         }
-        Err(JaegerError(format!(
+        Err(JaegerError::new(format!(
             "Jaeger at {} answered {status} to {path}: {message}",
-            self.base
+            self.name
         )))
+    }
+
+    /// A successful answer's body, read chunk by chunk and counted: past the search's limit
+    /// (or announced as over it) the answer is dropped unread.
+    async fn body(
+        &self,
+        mut response: reqwest::Response,
+        path: &str,
+    ) -> Result<Vec<u8>, JaegerError> {
+        let mut meter = self.budget.answer(path);
+        let announced = response.content_length();
+        if let Some(n) = announced {
+            meter.expect(n)?;
+        }
+        // Kept as they came and joined once, at their final size: a buffer grown as it fills
+        // held up to three times the body at its last growth (peak RSS 732 MB at 256 MiB).
+        let mut chunks = Vec::new();
+        let mut len = 0;
+        while let Some(chunk) = response.chunk().await.map_err(|e| {
+            JaegerError::new(format!(
+                "Jaeger at {}: its answer to {path} broke off: {}",
+                self.name,
+                e.without_url()
+            ))
+        })? {
+            meter.add(chunk.len())?;
+            len += chunk.len();
+            chunks.push(chunk);
+        }
+        let mut body = Vec::with_capacity(len);
+        for chunk in chunks {
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// The services Jaeger holds traces of.
     ///
     /// # Errors
-    /// Jaeger cannot be reached or answers with an error.
+    /// Jaeger cannot be reached, answers with an error, too much or too slowly.
     pub async fn services(&self) -> Result<Vec<String>, JaegerError> {
-        let Some(body) = self.get("/api/v3/services", &[]).await? else {
-            return Ok(Vec::new());
-        };
-        let v: Value = serde_json::from_slice(&body)
-            .map_err(|e| JaegerError(format!("Jaeger's services are not JSON: {e}")))?;
-        Ok(v["services"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default())
+        match self.get("/api/v3/services", &[]).await? {
+            Some(body) => answer::http_services(&body),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The traces of a search (its service must be set), as payloads.
     ///
     /// # Errors
-    /// Jaeger cannot be reached, or answers with an error or something not OTLP.
+    /// Jaeger cannot be reached, answers with an error or something not OTLP, too much or too
+    /// slowly.
     pub async fn find(
         &self,
         search: &Search,
@@ -272,48 +470,36 @@ impl Http {
             query.push(("query.duration_max", go_duration(d)));
         }
         match self.get("/api/v3/traces", &query).await? {
-            Some(body) => self.payloads(&body),
+            Some(body) => answer::http_traces(&body, &self.limits),
             None => Ok(Vec::new()),
         }
     }
 
-    /// One trace by id; `None` when Jaeger does not have it.
+    /// One trace by id; nothing when Jaeger does not have it.
     ///
     /// # Errors
-    /// Jaeger cannot be reached, or answers with an error or something not OTLP.
+    /// Jaeger cannot be reached, answers with an error or something not OTLP, too much or too
+    /// slowly.
     pub async fn trace(&self, id: u128) -> Result<Vec<Payload>, JaegerError> {
         match self.get(&format!("/api/v3/traces/{id:032x}"), &[]).await? {
-            Some(body) => self.payloads(&body),
+            Some(body) => answer::http_traces(&body, &self.limits),
             None => Ok(Vec::new()),
         }
     }
+}
 
-    /// api_v3's answer: one or more `{"result": TracesData}` objects (a stream's chunks), or
-    /// `{"error": …}`.
-    fn payloads(&self, body: &[u8]) -> Result<Vec<Payload>, JaegerError> {
-        let mut out = Vec::new();
-        for value in serde_json::Deserializer::from_slice(body).into_iter::<Value>() {
-            let value =
-                value.map_err(|e| JaegerError(format!("Jaeger's answer is not JSON: {e}")))?;
-            if let Some(e) = value.get("error") {
-                let message = e["message"].as_str().unwrap_or("an error");
-                if message.to_ascii_lowercase().contains("not found") {
-                    continue;
-                }
-                return Err(JaegerError(format!("Jaeger: {message}")));
-            }
-            let Some(result) = value.get("result") else {
-                continue;
-            };
-            let text = serde_json::to_vec(result).unwrap_or_default();
-            match crate::files::parse_otlp_json(&text, &self.limits) {
-                Ok(Some((payload, _))) => out.push(payload),
-                Ok(None) => {}
-                Err(e) => return Err(JaegerError(format!("Jaeger's traces are not OTLP: {e}"))),
-            }
+/// The start of an error answer's body (its message), at most [`ERROR_BODY_BYTES`]; whatever
+/// arrived before the body broke off.
+async fn error_body(mut response: reqwest::Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = usize::try_from(ERROR_BODY_BYTES).unwrap_or(usize::MAX) - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() as u64 >= ERROR_BODY_BYTES {
+            break;
         }
-        Ok(out)
     }
+    body
 }
 
 #[cfg(test)]
@@ -348,30 +534,43 @@ mod tests {
     }
 
     #[test]
-    fn answers_in_chunks_and_errors() {
-        let j = Http::new("http://127.0.0.1:1", Vec::new()).unwrap();
-        let chunk = |name: &str| {
-            format!(
-                r#"{{"result":{{"resourceSpans":[{{"resource":{{}},"scopeSpans":[{{"scope":{{}},"spans":[{{"traceId":"000000000000009600000000000000a0","spanId":"00000000000000b4","parentSpanId":"","name":"{name}","kind":2,"startTimeUnixNano":"1000","endTimeUnixNano":"2000","status":{{"code":2}}}}]}}]}}]}}}}"#
-            )
-        };
-        let body = format!("{}\n{}", chunk("a"), chunk("b"));
-        let p = j.payloads(body.as_bytes()).unwrap();
-        assert_eq!(p.len(), 2);
-        assert_eq!(p[0].items(), 1);
-        let Err(err) = j.payloads(br#"{"error":{"httpCode":500,"message":"storage down"}}"#) else {
-            panic!("an error answer is an error");
-        };
-        assert_eq!(err.0, "Jaeger: storage down");
-        assert!(
-            j.payloads(br#"{"error":{"message":"trace not found"}}"#)
-                .unwrap()
-                .is_empty()
-        );
-        assert!(Jaeger::new("https://x", Vec::new()).is_err());
+    fn schemes() {
+        let options = || Options::new(Vec::new(), 1024);
         assert!(matches!(
-            Jaeger::new("grpc://127.0.0.1:16685", Vec::new()),
+            Jaeger::new("http://127.0.0.1:1", options()),
+            Ok(Jaeger::Http(_))
+        ));
+        let Err(e) = Jaeger::new("https://alice:hunter2@x", options()) else {
+            panic!("no TLS yet");
+        };
+        assert!(!e.0.contains("hunter2"), "{e}");
+        assert!(matches!(
+            Jaeger::new("grpc://127.0.0.1:16685", options()),
             Ok(Jaeger::Grpc(_))
         ));
+    }
+
+    #[test]
+    fn a_search_counts_its_answers_together() {
+        let budget = Budget::new(10);
+        let mut first = budget.answer("/api/v3/services");
+        first.add(4).unwrap();
+        assert!(first.expect(6).is_ok() && first.expect(7).is_err());
+        let mut second = budget.answer("/api/v3/traces");
+        second.add(6).unwrap();
+        let e = second.add(1).unwrap_err();
+        assert_eq!(
+            e.0,
+            "Jaeger's answers to this search exceeded --jaeger-max-mb (10 bytes) in all, at /api/v3/traces; the rest of the search is not read"
+        );
+        let budget = Budget::new(1024 * 1024);
+        let e = budget
+            .answer("/api/v3/services")
+            .add(1024 * 1024 + 1)
+            .unwrap_err();
+        assert_eq!(
+            e.0,
+            "Jaeger's answer to /api/v3/services exceeded --jaeger-max-mb (1 MiB); what was read of it is dropped"
+        );
     }
 }

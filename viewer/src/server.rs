@@ -240,13 +240,7 @@ impl Viewer {
         };
 
         let load = Arc::new(load::LoadProgress::default());
-        let jaeger = config.jaeger.clone().map(|url| load::JaegerJob {
-            url,
-            headers: config.jaeger_header.clone(),
-            filter: config.filter.clone(),
-            since: config.since,
-            limit: usize::try_from(config.limit).unwrap_or(usize::MAX),
-        });
+        let jaeger = load::JaegerJob::of(&config);
         let loader = (!jobs.is_empty() || jaeger.is_some()).then(|| {
             load::spawn(
                 Arc::clone(&store),

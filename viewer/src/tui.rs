@@ -51,15 +51,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let filter = config.filter.clone();
-    let jaeger = config
-        .jaeger
-        .clone()
-        .map(|url| crate::server::load::JaegerJob {
-            url,
-            headers: config.jaeger_header.clone(),
+    // The first search (with --filter) is the loader's; `R` sends the list's filter.
+    let jaeger =
+        crate::server::load::JaegerJob::of(&config).map(|job| crate::server::load::JaegerJob {
             filter: None,
-            since: config.since,
-            limit: usize::try_from(config.limit).unwrap_or(usize::MAX),
+            ..job
         });
     let viewer = Viewer::start(config).await?;
     let mut terminal = init().context("cannot set up the terminal")?;

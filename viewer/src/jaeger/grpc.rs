@@ -2,6 +2,10 @@
 //! few request messages are declared here (from jaeger-idl's `api_v3/query_service.proto`); the
 //! answers are streams of OTLP `TracesData`, which decode straight into our model through the
 //! receivers' direct decoder (the same wire shape as an export request).
+//!
+//! A stream's messages are counted against the search's limit as they arrive (one message may
+//! be no larger than what is left of it), and the whole call, stream included, has one deadline
+//! (tonic's own timeout covers only the answer's headers).
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -10,7 +14,8 @@ use bytes::{Buf as _, Bytes};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http;
 
-use super::{JaegerError, Search};
+use super::{Budget, JaegerError, Options, Search, answer, within};
+use crate::format::{redact_url, safe_capped};
 use crate::ingest::Payload;
 use crate::receiver::Limits;
 
@@ -64,12 +69,6 @@ pub struct FindTracesRequest {
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct GetServicesRequest {}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct GetServicesResponse {
-    #[prost(string, repeated, tag = "1")]
-    pub services: Vec<String>,
-}
 
 const SERVICE: &str = "/jaeger.api_v3.QueryService/";
 
@@ -137,29 +136,32 @@ pub struct Grpc {
     /// Connected on first use (a channel needs the async runtime).
     endpoint: tonic::transport::Endpoint,
     channel: std::sync::OnceLock<tonic::transport::Channel>,
+    /// The URL as it may be printed (no password).
     name: String,
-    headers: Vec<(String, String)>,
+    options: Options,
+    budget: Budget,
     limits: Limits,
 }
 
 impl Grpc {
-    pub fn new(url: &str, rest: &str, headers: Vec<(String, String)>) -> Result<Self, JaegerError> {
+    pub fn new(url: &str, rest: &str, options: Options) -> Result<Self, JaegerError> {
+        let name = redact_url(url).into_owned();
         let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{rest}"))
-            .map_err(|e| JaegerError(format!("--jaeger {url:?}: {e}")))?
-            .timeout(super::TIMEOUT)
-            .connect_timeout(Duration::from_secs(10));
+            .map_err(|e| JaegerError::new(format!("--jaeger {name:?}: {e}")))?
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)));
         Ok(Self {
             endpoint,
             channel: std::sync::OnceLock::new(),
-            name: url.to_owned(),
-            headers,
+            name,
+            budget: Budget::new(options.max_bytes),
+            options,
             limits: Limits::default(),
         })
     }
 
     fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        for (k, v) in &self.headers {
+        for (k, v) in &self.options.headers {
             if let (Ok(k), Ok(v)) = (
                 tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes()),
                 tonic::metadata::MetadataValue::try_from(v.as_str()),
@@ -171,29 +173,32 @@ impl Grpc {
     }
 
     fn error(&self, s: &tonic::Status) -> JaegerError {
-        JaegerError(match s.code() {
+        let message = safe_capped(s.message(), answer::MESSAGE_CHARS);
+        JaegerError::new(match s.code() {
             tonic::Code::Unavailable => format!(
-                "Jaeger at {}: unreachable (is it running? is the port the query service's gRPC port, 16685?): {}",
+                "Jaeger at {}: unreachable (is it running? is the port the query service's gRPC port, 16685?): {message}",
                 self.name,
-                s.message()
             ),
             tonic::Code::Unimplemented => format!(
                 "Jaeger at {} has no api_v3 over gRPC (Jaeger 1.35 or later; is this the query service?)",
                 self.name
             ),
             tonic::Code::DeadlineExceeded => format!("Jaeger at {}: timed out", self.name),
-            code => format!("Jaeger at {} answered {code:?}: {}", self.name, s.message()),
+            code => format!("Jaeger at {} answered {code:?}: {message}", self.name),
         })
     }
 
+    /// A client whose messages may be no larger than what is left of the search's limit.
     async fn ready(&self) -> Result<tonic::client::Grpc<tonic::transport::Channel>, JaegerError> {
         let channel = self
             .channel
             .get_or_init(|| self.endpoint.connect_lazy())
             .clone();
-        let mut grpc = tonic::client::Grpc::new(channel);
+        let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(
+            usize::try_from(self.budget.remaining()).unwrap_or(usize::MAX),
+        );
         grpc.ready().await.map_err(|e| {
-            JaegerError(format!(
+            JaegerError::new(format!(
                 "Jaeger at {}: unreachable (is it running? is the port the query service's gRPC port, 16685?): {e}",
                 self.name
             ))
@@ -201,52 +206,68 @@ impl Grpc {
         Ok(grpc)
     }
 
-    pub async fn services(&self) -> Result<Vec<String>, JaegerError> {
-        let mut grpc = self.ready().await?;
-        let path = http::uri::PathAndQuery::from_static("/jaeger.api_v3.QueryService/GetServices");
-        let answer = grpc
-            .unary(self.request(GetServicesRequest {}), path, Raw::default())
-            .await
-            .map_err(|s| self.error(&s))?;
-        let services = <GetServicesResponse as prost::Message>::decode(answer.into_inner())
-            .map_err(|e| JaegerError(format!("Jaeger's services do not decode: {e}")))?;
-        Ok(services.services)
+    /// A message over the size [`Self::ready`] allows is refused by tonic (`OUT_OF_RANGE`):
+    /// the search's limit, said as such.
+    fn failed(&self, s: &tonic::Status, meter: &super::Meter<'_>) -> JaegerError {
+        if s.code() == tonic::Code::OutOfRange && s.message().contains("message length too large") {
+            return meter.exceeded();
+        }
+        self.error(s)
     }
 
+    pub async fn services(&self) -> Result<Vec<String>, JaegerError> {
+        const METHOD: &str = "GetServices";
+        within(&self.name, METHOD, self.options.timeout, async {
+            let mut grpc = self.ready().await?;
+            let mut meter = self.budget.answer(METHOD);
+            let path = http::uri::PathAndQuery::try_from(format!("{SERVICE}{METHOD}"))
+                .map_err(|e| JaegerError::new(e.to_string()))?;
+            let answer = grpc
+                .unary(self.request(GetServicesRequest {}), path, Raw::default())
+                .await
+                .map_err(|s| self.failed(&s, &meter))?
+                .into_inner();
+            meter.add(answer.len())?;
+            answer::grpc_services(&answer)
+        })
+        .await
+    }
+
+    /// The payloads of a streaming `method`, each message counted as it arrives.
     async fn stream<T: prost::Message + Send + 'static>(
         &self,
         method: &'static str,
         message: T,
     ) -> Result<Vec<Payload>, JaegerError> {
-        let mut grpc = self.ready().await?;
-        let path = http::uri::PathAndQuery::try_from(format!("{SERVICE}{method}"))
-            .map_err(|e| JaegerError(e.to_string()))?;
-        let answer = match grpc
-            .server_streaming(self.request(message), path, Raw::default())
-            .await
-        {
-            Ok(a) => a,
-            Err(s) if s.code() == tonic::Code::NotFound => return Ok(Vec::new()),
-            Err(s) => return Err(self.error(&s)),
-        };
-        let mut stream = answer.into_inner();
-        let mut out = Vec::new();
-        loop {
-            match stream.message().await {
-                Ok(Some(bytes)) => {
-                    let (batch, _) = crate::receiver::decode::trace_request(&bytes, &self.limits)
-                        .map_err(|e| {
-                        JaegerError(format!("Jaeger's traces do not decode: {e}"))
-                    })?;
-                    out.push(Payload::Spans(batch));
+        within(&self.name, method, self.options.timeout, async {
+            let mut grpc = self.ready().await?;
+            let mut meter = self.budget.answer(method);
+            let path = http::uri::PathAndQuery::try_from(format!("{SERVICE}{method}"))
+                .map_err(|e| JaegerError::new(e.to_string()))?;
+            let answer = match grpc
+                .server_streaming(self.request(message), path, Raw::default())
+                .await
+            {
+                Ok(a) => a,
+                Err(s) if s.code() == tonic::Code::NotFound => return Ok(Vec::new()),
+                Err(s) => return Err(self.failed(&s, &meter)),
+            };
+            let mut stream = answer.into_inner();
+            let mut out = Vec::new();
+            loop {
+                match stream.message().await {
+                    Ok(Some(bytes)) => {
+                        meter.add(bytes.len())?;
+                        out.push(answer::grpc_traces(&bytes, &self.limits)?);
+                    }
+                    Ok(None) => return Ok(out),
+                    Err(s) if s.code() == tonic::Code::NotFound => return Ok(out),
+                    Err(s) => return Err(self.failed(&s, &meter)),
                 }
-                Ok(None) => return Ok(out),
-                Err(s) if s.code() == tonic::Code::NotFound => return Ok(out),
-                Err(s) => return Err(self.error(&s)),
             }
-        }
+        })
+        .await
     }
-
     pub async fn find(
         &self,
         search: &Search,

@@ -74,7 +74,7 @@ impl LoadProgress {
             let total = r(&self.bytes_total).max(1);
             let current = self.current.lock().clone().unwrap_or_default();
             let whole = current.to_string_lossy().into_owned();
-            if whole.starts_with("http://") {
+            if whole.contains("://") {
                 format!("searching {whole} · {items}")
             } else {
                 let name = current
@@ -113,6 +113,29 @@ pub struct JaegerJob {
     pub filter: Option<String>,
     pub since: std::time::Duration,
     pub limit: usize,
+    /// Bytes one search may read (`--jaeger-max-mb`).
+    pub max_bytes: u64,
+}
+
+impl JaegerJob {
+    /// The search `--jaeger` and its flags ask for, if it is given.
+    #[must_use]
+    pub fn of(config: &crate::Config) -> Option<Self> {
+        Some(Self {
+            url: config.jaeger.clone()?,
+            headers: config.jaeger_header.clone(),
+            filter: config.filter.clone(),
+            since: config.since,
+            limit: usize::try_from(config.limit).unwrap_or(usize::MAX),
+            max_bytes: config.jaeger_max_mb.saturating_mul(1024 * 1024),
+        })
+    }
+
+    /// The URL as it may be shown (no password).
+    #[must_use]
+    pub fn name(&self) -> String {
+        crate::format::redact_url(&self.url).into_owned()
+    }
 }
 
 /// Loads `jobs` in order on a new thread, then the traces `jaeger` finds; each bad record (and
@@ -145,7 +168,7 @@ pub fn spawn(
                 progress.files_done.fetch_add(1, Ordering::Relaxed);
             }
             if let Some(job) = jaeger {
-                *progress.current.lock() = Some(PathBuf::from(&job.url));
+                *progress.current.lock() = Some(PathBuf::from(job.name()));
                 if let Err(e) = fetch(&store, &job, &progress) {
                     progress.bad_files.fetch_add(1, Ordering::Relaxed);
                     progress.error(e.clone());
@@ -224,7 +247,7 @@ pub fn search_again(
     std::thread::Builder::new()
         .name("jaeger".into())
         .spawn(move || {
-            *progress.current.lock() = Some(PathBuf::from(&job.url));
+            *progress.current.lock() = Some(PathBuf::from(job.name()));
             if let Err(e) = fetch(&store, &job, &progress) {
                 progress.bad_files.fetch_add(1, Ordering::Relaxed);
                 progress.error(e.clone());
@@ -244,7 +267,8 @@ fn fetch(store: &SharedStore, job: &JaegerJob, progress: &LoadProgress) -> Resul
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let jaeger = crate::jaeger::Jaeger::new(&job.url, job.headers.clone()).map_err(|e| e.0)?;
+        let options = crate::jaeger::Options::new(job.headers.clone(), job.max_bytes);
+        let jaeger = crate::jaeger::Jaeger::new(&job.url, options).map_err(|e| e.0)?;
         let expr = match &job.filter {
             Some(f) => crate::query::parse(f).map_err(|e| e.to_string())?,
             None => None,

@@ -340,7 +340,7 @@ impl App {
             .get_or_insert_with(|| Arc::new(crate::server::load::LoadProgress::default()));
         self.cx.notice = Some(format!(
             "searching {} for {}",
-            job.url,
+            job.name(),
             job.filter.as_deref().unwrap_or("every trace")
         ));
         drop(crate::server::load::search_again(

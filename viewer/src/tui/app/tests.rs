@@ -1291,3 +1291,31 @@ fn capital_r_without_jaeger_says_how_to_get_one() {
         app.cx.notice
     );
 }
+
+#[test]
+fn capital_r_never_shows_the_jaegers_password() {
+    let mut app = app_with(three_traces(), (160, 24));
+    app.jaeger = Some(crate::server::load::JaegerJob {
+        // Nothing listens on port 1: the search fails at once, and says where it went.
+        url: "http://alice:hunter2@127.0.0.1:1".into(),
+        headers: Vec::new(),
+        filter: None,
+        since: std::time::Duration::from_secs(60),
+        limit: 10,
+        max_bytes: 1024 * 1024,
+    });
+    app.update(Action::SearchJaeger);
+    let searching = format!("{:?} {}", app.cx.notice, draw(&app));
+    assert!(searching.contains("alice:***@127.0.0.1:1"), "{searching}");
+    let load = Arc::clone(app.load.as_ref().unwrap());
+    while !load.done.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    app.cx.notice = None;
+    app.refresh(Instant::now());
+    let failed = draw(&app);
+    assert!(failed.contains("alice:***@127.0.0.1:1"), "{failed}");
+    for text in [searching, failed, load.summary().unwrap()] {
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}
