@@ -25,7 +25,8 @@ fn main() -> ExitCode {
             viewer::record::forward::points_at(url, &[config.grpc_addr, config.http_addr])
     {
         eprintln!(
-            "viewer: --forward {url:?} is this viewer's own receiver ({own}): every request would come back for ever; forward to another port or host"
+            "viewer: --forward {:?} is this viewer's own receiver ({own}): every request would come back for ever; forward to another port or host",
+            viewer::format::redact_url(url)
         );
         return ExitCode::from(2);
     }

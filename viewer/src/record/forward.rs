@@ -9,7 +9,10 @@
 //! [`GIVE_UP_AFTER`], then dropped and counted; any other error drops it at once.
 //!
 //! URLs: `grpc://HOST:PORT` for OTLP/gRPC; `http://HOST:PORT[/PREFIX]` for OTLP/HTTP (protobuf;
-//! `/v1/traces`, `/v1/metrics`, `/v1/logs` appended). No TLS yet.
+//! `/v1/traces`, `/v1/metrics`, `/v1/logs` appended). No TLS yet. Redirects are not followed:
+//! a 3xx answer is an error that names where it pointed (following one would send the request
+//! and the `--forward-header` values to another address). A password in the URL is never
+//! printed ([`crate::format::redact_url`]).
 //!
 //! Loops: a URL naming the viewer's own receivers is refused at start ([`points_at`]), and every
 //! forwarded request carries the [`HOP_HEADER`] header (gRPC metadata) listing the viewers it
@@ -28,6 +31,7 @@ use tokio::sync::mpsc;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http;
 
+use crate::format::{redact_url, safe_capped};
 use crate::ingest::Signal;
 
 /// How long a request is retried before it is given up (and counted).
@@ -179,6 +183,8 @@ enum Upstream {
     Http {
         client: reqwest::Client,
         base: String,
+        /// `base` as it may be printed (no password).
+        name: String,
     },
 }
 
@@ -264,13 +270,14 @@ impl Forwarder {
 }
 
 fn upstream(url: &str) -> Result<Upstream, String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("--forward {url:?}: write grpc://HOST:PORT or http://HOST:PORT"))?;
+    let shown = redact_url(url);
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        format!("--forward {shown:?}: write grpc://HOST:PORT or http://HOST:PORT")
+    })?;
     match scheme {
         "grpc" => {
             let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{rest}"))
-                .map_err(|e| format!("--forward {url:?}: {e}"))?
+                .map_err(|e| format!("--forward {shown:?}: {e}"))?
                 .timeout(REQUEST_TIMEOUT)
                 .connect_timeout(REQUEST_TIMEOUT);
             Ok(Upstream::Grpc(endpoint.connect_lazy()))
@@ -278,18 +285,20 @@ fn upstream(url: &str) -> Result<Upstream, String> {
         "http" => {
             let client = reqwest::Client::builder()
                 .timeout(REQUEST_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(|e| format!("--forward {url:?}: {e}"))?;
+                .map_err(|e| format!("--forward {shown:?}: {e}"))?;
             Ok(Upstream::Http {
                 client,
                 base: url.trim_end_matches('/').to_owned(),
+                name: shown.trim_end_matches('/').to_owned(),
             })
         }
         "https" | "grpcs" => Err(format!(
-            "--forward {url:?}: TLS is not supported yet; forward to a Collector on this machine or network over plain grpc:// or http://"
+            "--forward {shown:?}: TLS is not supported yet; forward to a Collector on this machine or network over plain grpc:// or http://"
         )),
         other => Err(format!(
-            "--forward {url:?}: unknown scheme {other:?}; write grpc://HOST:PORT or http://HOST:PORT"
+            "--forward {shown:?}: unknown scheme {other:?}; write grpc://HOST:PORT or http://HOST:PORT"
         )),
     }
 }
@@ -389,7 +398,7 @@ async fn send(
                     message: format!("upstream: {} {}", s.code(), s.message()),
                 })
         }
-        Upstream::Http { client, base } => {
+        Upstream::Http { client, base, name } => {
             let body = gzip(&job.bytes);
             let mut request = client
                 .post(format!("{base}{}", http_path(job.signal)))
@@ -402,16 +411,48 @@ async fn send(
             }
             match request.send().await {
                 Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) if r.status().is_redirection() => {
+                    let location = r
+                        .headers()
+                        .get(http::header::LOCATION)
+                        .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned())
+                        .unwrap_or_default();
+                    Err(Failure {
+                        retry: false,
+                        message: format!(
+                            "upstream {name} answered {}, to go to {:?}: redirects are not followed (they would send the request and --forward-header elsewhere); give --forward the address itself",
+                            r.status(),
+                            safe_capped(&redact_url(&location), 200)
+                        ),
+                    })
+                }
                 Ok(r) => Err(Failure {
                     retry: matches!(r.status().as_u16(), 429 | 502 | 503 | 504),
-                    message: format!("upstream answered {}", r.status()),
+                    message: format!("upstream {name} answered {}", r.status()),
                 }),
                 Err(e) => Err(Failure {
                     retry: true,
-                    message: format!("upstream unreachable: {e}"),
+                    message: format!("upstream {name} unreachable: {}", cause(e)),
                 }),
             }
         }
+    }
+}
+
+/// What went wrong sending, without the URL (the caller names the upstream without its
+/// password): reqwest's words, then the root cause (`Connection refused`).
+fn cause(e: reqwest::Error) -> String {
+    use std::error::Error as _;
+    let e = e.without_url();
+    let mut root = None;
+    let mut next = e.source();
+    while let Some(source) = next {
+        root = Some(source);
+        next = source.source();
+    }
+    match root {
+        Some(root) => format!("{e}: {root}"),
+        None => e.to_string(),
     }
 }
 

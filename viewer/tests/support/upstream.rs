@@ -177,6 +177,11 @@ pub type Seen = Arc<Mutex<Vec<(String, HeaderMap)>>>;
 
 /// A target that records every request and answers `200 {}`.
 pub async fn recording_target() -> (SocketAddr, Seen) {
+    recording_target_answering(StatusCode::OK).await
+}
+
+/// A target that records every request and answers `status` with `{}`.
+pub async fn recording_target_answering(status: StatusCode) -> (SocketAddr, Seen) {
     let seen: Seen = Arc::default();
     let app = {
         let seen = Arc::clone(&seen);
@@ -184,7 +189,7 @@ pub async fn recording_target() -> (SocketAddr, Seen) {
             let seen = Arc::clone(&seen);
             async move {
                 seen.lock().push((uri.to_string(), headers));
-                "{}"
+                (status, "{}")
             }
         })
     };
