@@ -85,11 +85,18 @@ impl FileError {
     }
 }
 
+/// Characters of a file's name, and of a message, shown at most: both can come from outside
+/// (a directory's listing, a file's own text), so both are escaped too.
+const SHOWN_CHARS: usize = 1024;
+
 impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display().to_string();
+        let path = crate::format::safe_capped(&path, SHOWN_CHARS);
+        let message = crate::format::safe_capped(&self.message, SHOWN_CHARS);
         match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
+            Some(line) => write!(f, "{path}:{line}: {message}"),
+            None => write!(f, "{path}: {message}"),
         }
     }
 }

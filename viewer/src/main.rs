@@ -59,7 +59,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("viewer: {e:#}");
+            // Errors can carry text from outside (a Jaeger's answer, a file's name): escaped.
+            eprintln!("viewer: {}", viewer::format::safe(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

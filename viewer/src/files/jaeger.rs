@@ -92,6 +92,9 @@ struct KeyValue {
     value: Json,
 }
 
+/// Characters of an error the document reports (`errors[].msg`) kept.
+const ERROR_CHARS: usize = 300;
+
 pub(super) fn read_document(
     reader: &mut dyn BufRead,
     options: &Options,
@@ -116,7 +119,13 @@ pub(super) fn read_document(
                 if let Some(Json::Array(errors)) = map.remove("errors") {
                     for e in errors {
                         let msg = e.get("msg").and_then(Json::as_str).unwrap_or_default();
-                        sink.bad(None, format!("the Jaeger document reports an error: {msg}"));
+                        sink.bad(
+                            None,
+                            format!(
+                                "the Jaeger document reports an error: {}",
+                                crate::format::safe_capped(msg, ERROR_CHARS)
+                            ),
+                        );
                     }
                 }
                 traces
