@@ -3,6 +3,10 @@
 //! small store so eviction and the per-trace cap happen, and every trace's tree and the headless report are built.
 //! Beyond "no panic" (overflow checks are on), the store's bookkeeping is checked.
 
+mod jaeger;
+
+pub use jaeger::{jaeger_answer, seeds as jaeger_seeds};
+
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
