@@ -25,7 +25,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let no_listen = config.no_listen || config.jaeger.is_some();
     let mut config = config;
     config.no_listen = no_listen;
-    let mut viewer = Viewer::start_with(config, |bad| eprintln!("viewer: {bad}")).await?;
+    // A bad record's text names a file and quotes it: escaped (as `FileError` shows it), again.
+    let mut viewer = Viewer::start_with(config, |bad| {
+        eprintln!("viewer: {}", crate::format::safe(bad));
+    })
+    .await?;
     let failures = viewer.failures();
     if no_listen {
         // Only files: print what they hold once they are loaded.
