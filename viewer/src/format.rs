@@ -195,6 +195,22 @@ fn needs_escape(c: char) -> bool {
         )
 }
 
+/// An error in one line: its own words, then its root cause's (`error sending request:
+/// Connection refused (os error 111)`), the causes between them left out.
+#[must_use]
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut root = None;
+    let mut next = e.source();
+    while let Some(source) = next {
+        root = Some(source);
+        next = source.source();
+    }
+    match root {
+        Some(root) => format!("{e}: {root}"),
+        None => e.to_string(),
+    }
+}
+
 /// A URL as it may be printed: a password in it (`http://alice:hunter2@host`) shown as `***`
 /// (`http://alice:***@host`), a user name alone (often a token) too (`http://***@host`).
 /// Everything else is kept as written.
@@ -345,6 +361,30 @@ mod tests {
         );
         assert_eq!(safe_capped("", 0), "");
         assert_eq!(safe_capped("x", 0), "…[1 more bytes]");
+    }
+
+    #[test]
+    fn an_error_in_one_line_with_its_root_cause() {
+        #[derive(Debug)]
+        struct E(&'static str, Option<Box<E>>);
+        impl std::fmt::Display for E {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for E {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|e| e as _)
+            }
+        }
+        let root = E("Connection refused", None);
+        let middle = E("client error (Connect)", Some(Box::new(root)));
+        let top = E("error sending request", Some(Box::new(middle)));
+        assert_eq!(
+            error_chain(&top),
+            "error sending request: Connection refused"
+        );
+        assert_eq!(error_chain(&E("alone", None)), "alone");
     }
 
     #[test]

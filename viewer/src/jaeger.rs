@@ -357,7 +357,7 @@ impl Http {
             let why = if e.is_connect() {
                 "unreachable (is it running? is the port the query service's, 16686?)".to_owned()
             } else {
-                e.without_url().to_string()
+                crate::format::error_chain(&e.without_url())
             };
             JaegerError::new(format!("Jaeger at {}: {why}", self.name))
         })?;
@@ -415,7 +415,7 @@ impl Http {
             JaegerError::new(format!(
                 "Jaeger at {}: its answer to {path} broke off: {}",
                 self.name,
-                e.without_url()
+                crate::format::error_chain(&e.without_url())
             ))
         })? {
             meter.add(chunk.len())?;

@@ -268,6 +268,7 @@ impl Grpc {
         })
         .await
     }
+
     pub async fn find(
         &self,
         search: &Search,

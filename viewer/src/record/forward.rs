@@ -432,27 +432,13 @@ async fn send(
                 }),
                 Err(e) => Err(Failure {
                     retry: true,
-                    message: format!("upstream {name} unreachable: {}", cause(e)),
+                    message: format!(
+                        "upstream {name} unreachable: {}",
+                        crate::format::error_chain(&e.without_url())
+                    ),
                 }),
             }
         }
-    }
-}
-
-/// What went wrong sending, without the URL (the caller names the upstream without its
-/// password): reqwest's words, then the root cause (`Connection refused`).
-fn cause(e: reqwest::Error) -> String {
-    use std::error::Error as _;
-    let e = e.without_url();
-    let mut root = None;
-    let mut next = e.source();
-    while let Some(source) = next {
-        root = Some(source);
-        next = source.source();
-    }
-    match root {
-        Some(root) => format!("{e}: {root}"),
-        None => e.to_string(),
     }
 }
 
