@@ -1125,6 +1125,72 @@ fn an_empty_log_list_names_what_hides_the_records() {
 }
 
 #[test]
+fn the_legend_tells_series_apart_and_shows_rates() {
+    // Four series that share a long prefix of attributes and differ by the route only.
+    let mut store = Store::new(100);
+    let counter = MetricKind::Sum {
+        monotonic: true,
+        delta: false,
+    };
+    let point = |route: &str, t: u64, v: f64| NewPoint {
+        attrs: vec![
+            ("http.request.method".into(), Value::Str("POST".into())),
+            ("http.response.status_code".into(), Value::Int(200)),
+            (
+                "server.address".into(),
+                Value::Str("donut-shop.internal".into()),
+            ),
+            ("http.route".into(), Value::Str(route.into())),
+        ],
+        start: T0,
+        time: T0 + t * 1_000_000_000,
+        value: PointValue::Number(v),
+        exemplars: Vec::new(),
+    };
+    for t in [0, 10] {
+        let points = ["/cart", "/checkout", "/pay", "/add"]
+            .iter()
+            .enumerate()
+            .map(|(i, r)| point(r, t, (t * (i as u64 + 1)) as f64 * 10.0))
+            .collect();
+        store.ingest_metrics(metric_of(
+            "donut-shop",
+            "http.requests",
+            "1",
+            counter,
+            points,
+        ));
+    }
+    let mut app = app_with(store, (80, 24));
+    app.update(Action::GoTab(Tab::Metrics));
+    app.update(Action::Open);
+    let screen = draw(&app);
+    assert_snapshot!("metric_chart_80x24", screen);
+    let legend: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains('■') || l.contains('□'))
+        .map(|l| &l[l.rfind(['■', '□']).unwrap()..])
+        .collect();
+    assert!(legend.len() >= 5, "{screen}");
+    let rows = &legend[..4];
+    for route in ["/cart", "/checkout", "/pay", "/add"] {
+        assert!(rows.iter().any(|l| l.contains(route)), "{route}: {screen}");
+    }
+    let mut distinct = rows.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "{screen}");
+    // Rates, not raw totals: the /cart counter went 0 → 100 in 10 s.
+    let cart = rows.iter().find(|l| l.contains("/cart")).unwrap();
+    assert!(cart.contains("10/s"), "{cart}");
+    // The selected series in full below the chart.
+    assert!(
+        screen.contains("■ donut-shop http.request.method=POST"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn errors_and_matches_are_marked_without_colour() {
     // The checkout trace has failing spans; filtered for one name, the rest dimmed.
     let mut app = app_with(full_store(), (120, 30));
