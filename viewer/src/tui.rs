@@ -7,6 +7,7 @@ pub mod action;
 pub mod app;
 pub mod clipboard;
 pub mod cursor;
+pub mod fit;
 pub mod help;
 pub mod input;
 pub mod keymap;

@@ -213,15 +213,19 @@ impl App {
         if !matches!(action, Action::Resize(..)) {
             self.cx.notice = None;
         }
+        let max_scroll = help::max_scroll(self.view(), self.cx.area());
         if let Some(scroll) = &mut self.help {
             match action {
                 Action::Quit => self.quit = true,
-                Action::Down | Action::ScrollDown => *scroll += 1,
+                Action::Down | Action::ScrollDown => *scroll = (*scroll + 1).min(max_scroll),
                 Action::Up | Action::ScrollUp => *scroll = scroll.saturating_sub(1),
-                Action::PageDown => *scroll += 10,
+                Action::PageDown => *scroll = (*scroll + 10).min(max_scroll),
                 Action::PageUp => *scroll = scroll.saturating_sub(10),
+                Action::Top => *scroll = 0,
+                Action::Bottom => *scroll = max_scroll,
                 Action::Resize(w, h) => self.resize(w, h),
-                _ => self.help = None,
+                Action::ToggleHelp | Action::Back => self.help = None,
+                _ => {}
             }
             return;
         }
@@ -603,5 +607,7 @@ fn render_tabs(current: Tab, counts: [u64; 3], area: Rect, buf: &mut Buffer) {
 mod analysis_tests;
 #[cfg(test)]
 mod export_tests;
+#[cfg(test)]
+mod small_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -357,6 +357,40 @@ fn help_overlay() {
 }
 
 #[test]
+fn help_scrolls_with_j_k_g_g_and_closes_only_on_question_mark_or_esc() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    let mut app = app_with(sample_store(), (80, 24));
+    let key = |app: &mut App, code: KeyCode| {
+        let event = Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+        if let Some(a) = crate::tui::keymap::action_for(app.mode(), app.view_keys(), &event) {
+            app.update(a);
+        }
+    };
+    key(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.help, Some(0));
+    key(&mut app, KeyCode::Char('G'));
+    let last = app.help.unwrap();
+    assert!(
+        last > 0,
+        "the keys do not fit 24 rows: G goes to the last page"
+    );
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.help, Some(last), "no further than the last page");
+    key(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.help, Some(last - 1));
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.help, Some(0));
+    // A stray key leaves it open; ? or Esc close it.
+    key(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.help, Some(0));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.help, None);
+    key(&mut app, KeyCode::Char('?'));
+    key(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.help, None);
+}
+
+#[test]
 fn help_fits_a_classic_80x24_terminal() {
     let mut app = app_with(sample_store(), (80, 24));
     app.update(Action::ToggleHelp);
@@ -503,7 +537,7 @@ fn histogram_point(t: u64, counts: &[u64], exemplar: Option<(u128, u64)>) -> New
 }
 
 /// The sample traces, with logs on two of their spans and a few metrics.
-fn full_store() -> Store {
+pub(crate) fn full_store() -> Store {
     let mut store = sample_store();
     store.ingest_logs(logs_of(
         "payments",
@@ -798,7 +832,7 @@ fn a_histogram_charts_percentiles_and_an_exemplar_opens_its_trace() {
         "latest distribution",
         "≤5ms",
         ">100ms",
-        "1 exemplars",
+        "1 exemplar ",
     ] {
         assert!(screen.contains(want), "{want:?} missing:\n{screen}");
     }

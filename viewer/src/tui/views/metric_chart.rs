@@ -965,7 +965,10 @@ impl View for MetricChart {
                 format::span_id(e.span_id)
             ),
             None if !exemplars.is_empty() => {
-                format!(" {} exemplars (◆) · x selects one", exemplars.len())
+                format!(
+                    " {} (◆) · x selects one",
+                    format::plural(exemplars.len() as u64, "exemplar")
+                )
             }
             None => String::new(),
         };
@@ -974,9 +977,14 @@ impl View for MetricChart {
         if self.exemplar.is_none()
             && let Some(s) = selected
         {
+            let sep = if spans[0].content.is_empty() {
+                ""
+            } else {
+                " ·"
+            };
             spans.insert(
                 0,
-                TextSpan::styled(format!(" ■ {}", series_full_label(store, s)), KEY),
+                TextSpan::styled(format!(" ■ {}{sep}", series_full_label(store, s)), KEY),
             );
         }
         buf.set_line(info.x, info.y, &Line::from(spans), info.width);
