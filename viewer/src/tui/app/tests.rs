@@ -1225,6 +1225,38 @@ fn the_legend_tells_series_apart_and_shows_rates() {
 }
 
 #[test]
+fn tab_completes_values_and_cycles_and_a_typo_gets_a_hint() {
+    let mut app = app_with(full_store(), (120, 30));
+    let typed = |app: &mut App, text: &str| {
+        for c in text.chars() {
+            app.update(Action::Edit(Edit::Insert(c)));
+        }
+    };
+    app.update(Action::StartFilter);
+    typed(&mut app, "service=");
+    app.update(Action::FilterComplete);
+    let line = app.input.as_ref().unwrap();
+    assert_eq!(line.completions, ["frontend", "payments", "worker"]);
+    // Each Tab after that puts the next candidate in, shown in the list.
+    app.update(Action::FilterComplete);
+    assert_eq!(app.input_text().as_deref(), Some("service=frontend"));
+    app.update(Action::FilterComplete);
+    assert_eq!(app.input_text().as_deref(), Some("service=payments"));
+    assert!(draw(&app).contains("[payments]"), "{}", draw(&app));
+    app.update(Action::FilterCancel);
+    // A key no one sends: a hint, and the query still applies.
+    app.update(Action::StartFilter);
+    typed(&mut app, "servce=frontend");
+    let screen = draw(&app);
+    assert!(
+        screen.contains("no field or attribute \"servce\": did you mean service?"),
+        "{screen}"
+    );
+    app.update(Action::FilterApply);
+    assert_eq!(list(&app).filter.as_deref(), Some("servce=frontend"));
+}
+
+#[test]
 fn errors_and_matches_are_marked_without_colour() {
     // The checkout trace has failing spans; filtered for one name, the rest dimmed.
     let mut app = app_with(full_store(), (120, 30));
