@@ -37,7 +37,7 @@ const SELF_W: u16 = 10;
 /// Runs of at least this many repeated siblings are folded into one row.
 pub const MIN_RUN: usize = 3;
 /// The critical path on the waterfall, over the dimmed bars.
-const CRITICAL: Style = Style::new().fg(Color::LightRed);
+const CRITICAL: Style = Style::new().fg(Color::White);
 const RUN_STYLE: Style = Style::new().fg(Color::Magenta);
 
 pub const HELP_TITLE: &str = "Trace";
