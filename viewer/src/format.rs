@@ -202,6 +202,18 @@ pub fn timestamp(unix_ns: u64) -> String {
     humantime::format_rfc3339_micros(t).to_string()
 }
 
+/// `text` cut to `max` characters, ending with `…` when it was longer (a filter in a title:
+/// `/` shows it whole).
+#[must_use]
+pub fn ellipsis(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    std::borrow::Cow::Owned(out)
+}
+
 /// `1 span`, `3 spans`, the count's thousands separated.
 #[must_use]
 pub fn plural(n: u64, one: &str) -> String {

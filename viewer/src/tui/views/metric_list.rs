@@ -296,10 +296,10 @@ impl View for MetricList {
     }
 
     fn render(&self, cx: &Ctx, store: &Store, areas: &Areas, buf: &mut Buffer) {
-        let mut title = format!(" {} metrics", self.rows.len());
+        let mut title = format!(" {}", format::plural(self.rows.len() as u64, "metric"));
         if let Some(f) = &self.filter {
             title.push_str(" · filter: ");
-            title.push_str(&safe(f));
+            title.push_str(&format::ellipsis(&safe(f), 40));
         }
         put(
             buf,

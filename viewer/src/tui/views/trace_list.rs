@@ -302,15 +302,11 @@ impl TraceList {
             },
         )];
         if let Some(f) = &self.filter {
-            let room = usize::from(area.width) * 2 / 5;
-            let f: String = safe(f).into_owned();
-            let shown = if f.chars().count() > room.max(8) {
-                let cut: String = f.chars().take(room.max(8) - 1).collect();
-                format!("{cut}…")
-            } else {
-                f
-            };
-            parts.push((Weight::High, format!("filter: {shown}")));
+            let room = (usize::from(area.width) * 2 / 5).max(8);
+            parts.push((
+                Weight::High,
+                format!("filter: {}", format::ellipsis(&safe(f), room)),
+            ));
         }
         if self.fixed.is_none() {
             if self.follow {

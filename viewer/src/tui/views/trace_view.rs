@@ -998,7 +998,7 @@ impl View for TraceView {
             label.push_str(&format!(
                 " · {n} match{}, rest {how} (H) · {}",
                 if n == 1 { "" } else { "es" },
-                safe(find)
+                format::ellipsis(&safe(find), 40)
             ));
         }
         let cols = Columns::new(areas.body.width, self.show_self);
