@@ -6,6 +6,8 @@ viewer binary: eight concurrent OTLP/HTTP requests of ~16 KB of gzip each that i
 status, the valid request's latency and status, and the viewer's peak resident memory (VmHWM).
 
     python3 bench/hostile.py target/release/viewer [ROUNDS]
+    python3 bench/hostile.py target/release/viewer bodies   # 48 connections each holding a
+                                                            # 15 MiB body it never finishes
 
 Only the Python standard library; loopback only; the viewer is started and stopped here.
 """
@@ -70,8 +72,60 @@ def valid_request():
     }).encode()
 
 
+def start(binary):
+    grpc, http = free_port(), free_port()
+    proc = subprocess.Popen(
+        [binary, "--headless", "--grpc-addr", f"127.0.0.1:{grpc}", "--http-addr", f"127.0.0.1:{http}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", http), 0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, http
+
+
+def bodies(binary):
+    """48 HTTP/1.1 connections each send 15 MiB of a 16 MiB body, then stall."""
+    proc, http = start(binary)
+    chunk = b"\0" * (1 << 20)
+    answered = []
+
+    def one():
+        s = socket.create_connection(("127.0.0.1", http))
+        s.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                  b"Content-Length: 16777216\r\n\r\n")
+        try:
+            for _ in range(15):
+                s.sendall(chunk)
+            s.settimeout(10)
+            answered.append(s.recv(64).split(b"\r\n")[0].decode())
+        except OSError as e:
+            answered.append(f"error: {e.__class__.__name__}")
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=one) for _ in range(48)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    peak = vm(proc.pid, "VmHWM")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(10)
+    counts = {}
+    for a in answered:
+        counts[a] = counts.get(a, 0) + 1
+    print(f"48 stalled 15 MiB bodies: answers {counts}; peak RSS {peak / 2**20:.0f} MiB")
+
+
 def main():
     binary = sys.argv[1]
+    if len(sys.argv) > 2 and sys.argv[2] == "bodies":
+        bodies(binary)
+        return
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     size = 16 * 1024 * 1024 - 16
     pb_bomb = gzip.compress(b"\x0a\x00" * (size // 2), 9)
@@ -82,17 +136,7 @@ def main():
     json_bomb = gzip.compress(bytes(body), 9)
     print(f"bombs: protobuf {len(pb_bomb)} B gzip -> {size} B; JSON {len(json_bomb)} B gzip -> {len(body)} B")
     for r in range(rounds):
-        grpc, http = free_port(), free_port()
-        proc = subprocess.Popen(
-            [binary, "--headless", "--grpc-addr", f"127.0.0.1:{grpc}", "--http-addr", f"127.0.0.1:{http}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", http), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        proc, http = start(binary)
         base_rss = vm(proc.pid, "VmRSS")
         url = f"http://127.0.0.1:{http}"
         results = []
