@@ -386,7 +386,7 @@ async fn send(
                             | tonic::Code::Aborted
                             | tonic::Code::Cancelled
                     ),
-                    message: format!("upstream: {} {}", s.code(), s.message()),
+                    message: status_text(&s),
                 })
         }
         Upstream::Http { client, base } => {
@@ -408,11 +408,36 @@ async fn send(
                 }),
                 Err(e) => Err(Failure {
                     retry: true,
-                    message: format!("upstream unreachable: {e}"),
+                    message: format!("upstream unreachable{}", causes(&e)),
                 }),
             }
         }
     }
+}
+
+/// A failed call's status as the last error says it: a status from upstream with its code, one
+/// made here for a connection that failed with the errors under it (why it failed).
+fn status_text(status: &tonic::Status) -> String {
+    match std::error::Error::source(status) {
+        None => format!("upstream: {} {}", status.code(), status.message()),
+        Some(source) => format!("upstream unreachable{}", causes(source)),
+    }
+}
+
+/// `error` and the errors under it, each after `: ` (": tcp connect error: Connection refused
+/// (os error 111)"), leaving out one that says again what was said.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let why = e.to_string();
+        if !text.contains(&why) {
+            text.push_str(": ");
+            text.push_str(&why);
+        }
+        next = e.source();
+    }
+    text
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -505,6 +530,47 @@ mod tests {
         assert_eq!(
             points_at("grpc://127.0.0.1:0", &["127.0.0.1:0".parse().unwrap()]),
             None
+        );
+    }
+
+    #[test]
+    fn a_failure_says_why_with_the_errors_under_it() {
+        #[derive(Debug)]
+        struct Layer(&'static str, Option<Box<Layer>>);
+        impl std::fmt::Display for Layer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Layer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|e| e as _)
+            }
+        }
+        let layer = |text, under| Some(Box::new(Layer(text, under)));
+        // As hyper and tonic nest a refused connection: one layer says again what another said.
+        let refused = Layer(
+            "transport error",
+            layer(
+                "tcp connect error",
+                layer("tcp connect error", layer("Connection refused", None)),
+            ),
+        );
+        assert_eq!(
+            causes(&refused),
+            ": transport error: tcp connect error: Connection refused"
+        );
+        let status = tonic::Status::from_error(Box::new(refused));
+        assert_eq!(
+            status_text(&status),
+            "upstream unreachable: transport error: tcp connect error: Connection refused"
+        );
+        // A status upstream answered with has no error under it.
+        let busy = tonic::Status::unavailable("the store is behind");
+        assert!(
+            status_text(&busy).starts_with("upstream: ") && status_text(&busy).ends_with(" behind"),
+            "{}",
+            status_text(&busy)
         );
     }
 
