@@ -67,7 +67,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let guard = RestoreGuard;
     let result = event_loop(&mut terminal, &viewer, filter, jaeger).await;
     drop(guard);
-    viewer.stop().await;
+    // The terminal is back: a drain of --forward says so on stderr, and Ctrl-C cuts it short.
+    viewer.stop_or(crate::signals::terminate()).await;
     result
 }
 
