@@ -117,7 +117,7 @@ def main():
     ap.add_argument("--pid-file", help="where to write the viewer's process id")
     ap.add_argument("--key", default="?", help="the key typed (default: ?)")
     ap.add_argument("--expect", default=MARKER, help="the text the key brings on the screen")
-    ap.add_argument("--close-key", default="x", help="the key that takes it off again")
+    ap.add_argument("--close-key", default="?", help="the key that takes it off again")
     ap.add_argument("--quit-key", default="q", help="the key that ends the program")
     ap.add_argument("--before", help="a shell command run before sampling (a burst of load)")
     ap.add_argument("--listed", help="text to wait for once --before has exited")

@@ -121,6 +121,16 @@ fn ingest(c: &mut Criterion) {
                 black_box(decode::trace_request(reqs[i].as_slice(), &limits).unwrap())
             });
         });
+        // What the receivers do first: estimate what decoding will take (the memory budget).
+        g.bench_function("estimate", |b| {
+            b.iter(|| {
+                i = (i + 1) % reqs.len();
+                black_box(viewer::receiver::estimate::protobuf(
+                    viewer::ingest::Signal::Traces,
+                    reqs[i].as_slice(),
+                ))
+            });
+        });
         let mut store = Store::new(1_000_000);
         g.bench_function("direct+store", |b| {
             b.iter(|| {

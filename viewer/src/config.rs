@@ -74,6 +74,11 @@ pub struct Config {
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub forward_queue: u64,
 
+    /// At exit, how long --forward may go on sending what is still waiting (and retrying); what
+    /// is left after it is counted as not forwarded. A second Ctrl-C stops waiting (headless).
+    #[arg(long, default_value = "5s", value_parser = duration, value_name = "DURATION")]
+    pub forward_drain: Duration,
+
     /// Read traces from a Jaeger backend's query service, api_v3 over HTTP (http://HOST:16686)
     /// or gRPC (grpc://HOST:16685): the traces of the last --since matching --filter, up to
     /// --limit per service. Headless: print them and exit.
@@ -296,5 +301,10 @@ mod tests {
         let c =
             Config::try_parse_from(["viewer", "--since", "30d", "--queue-wait", "100y"]).unwrap();
         assert_eq!(c.since, Duration::from_secs(30 * 24 * 3600));
+        let c = Config::try_parse_from(["viewer"]).unwrap();
+        assert_eq!(c.forward_drain, Duration::from_secs(5));
+        let c = Config::try_parse_from(["viewer", "--forward-drain", "0s"]).unwrap();
+        assert_eq!(c.forward_drain, Duration::ZERO);
+        assert!(Config::try_parse_from(["viewer", "--forward-drain", "later"]).is_err());
     }
 }

@@ -195,20 +195,22 @@ fn needs_escape(c: char) -> bool {
         )
 }
 
-/// An error in one line: its own words, then its root cause's (`error sending request:
-/// Connection refused (os error 111)`), the causes between them left out.
+/// An error in one line: its own words, then those of each error under it, after `: `
+/// (`error sending request: client error (Connect): tcp connect error: Connection refused (os
+/// error 111)`), leaving out one that says again what was said.
 #[must_use]
 pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut root = None;
+    let mut text = e.to_string();
     let mut next = e.source();
     while let Some(source) = next {
-        root = Some(source);
+        let why = source.to_string();
+        if !text.contains(&why) {
+            text.push_str(": ");
+            text.push_str(&why);
+        }
         next = source.source();
     }
-    match root {
-        Some(root) => format!("{e}: {root}"),
-        None => e.to_string(),
-    }
+    text
 }
 
 /// A URL as it may be printed: a password in it (`http://alice:hunter2@host`) shown as `***`
@@ -260,6 +262,18 @@ pub fn number(v: f64) -> String {
 pub fn timestamp(unix_ns: u64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(unix_ns);
     humantime::format_rfc3339_micros(t).to_string()
+}
+
+/// `text` cut to `max` characters, ending with `…` when it was longer (a filter in a title:
+/// `/` shows it whole).
+#[must_use]
+pub fn ellipsis(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    std::borrow::Cow::Owned(out)
 }
 
 /// `1 span`, `3 spans`, the count's thousands separated.
@@ -364,7 +378,7 @@ mod tests {
     }
 
     #[test]
-    fn an_error_in_one_line_with_its_root_cause() {
+    fn an_error_in_one_line_with_the_errors_under_it() {
         #[derive(Debug)]
         struct E(&'static str, Option<Box<E>>);
         impl std::fmt::Display for E {
@@ -377,12 +391,14 @@ mod tests {
                 self.1.as_deref().map(|e| e as _)
             }
         }
+        // As hyper nests a refused connection: one layer says again what another said.
         let root = E("Connection refused", None);
-        let middle = E("client error (Connect)", Some(Box::new(root)));
+        let again = E("tcp connect error", Some(Box::new(root)));
+        let middle = E("tcp connect error", Some(Box::new(again)));
         let top = E("error sending request", Some(Box::new(middle)));
         assert_eq!(
             error_chain(&top),
-            "error sending request: Connection refused"
+            "error sending request: tcp connect error: Connection refused"
         );
         assert_eq!(error_chain(&E("alone", None)), "alone");
     }

@@ -57,7 +57,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         viewer.wait_loaded().await;
     }
-    let (store, counters) = viewer.stop().await;
+    // A second Ctrl-C stops waiting for --forward to send what is left.
+    let (store, counters) = viewer.stop_or(crate::signals::terminate()).await;
     if let Some(first) = failures.lock().first() {
         bail!("{first}; no report, as it would be incomplete");
     }

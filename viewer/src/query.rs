@@ -36,7 +36,7 @@ mod parse;
 mod spans;
 mod text;
 
-pub use complete::{Completion, complete};
+pub use complete::{Completion, complete, hint};
 pub use logs::LogFilter;
 pub use metrics::MetricFilter;
 pub use parse::parse;

@@ -103,15 +103,23 @@ pub struct Recorder {
 }
 
 /// The writers' threads: they end, having written everything queued, once every
-/// [`Recorder`] is dropped.
-pub struct Writers(Vec<std::thread::JoinHandle<()>>);
+/// [`Recorder`] is dropped; and the `--forward` senders, drained at exit.
+pub struct Writers {
+    threads: Vec<std::thread::JoinHandle<()>>,
+    forward: Option<forward::Senders>,
+}
 
 impl Writers {
+    /// The `--forward` senders, to drain ([`forward::Senders::drain`]).
+    pub fn take_forward(&mut self) -> Option<forward::Senders> {
+        self.forward.take()
+    }
+
     /// Waits for the writers to finish (call once the recorder is dropped); what stopped one
     /// early (a panic's message), for each that did.
     #[must_use]
     pub fn join(self) -> Vec<String> {
-        self.0
+        self.threads
             .into_iter()
             .filter_map(|t| {
                 let name = t.thread().name().unwrap_or("a writer").to_owned();
@@ -138,11 +146,13 @@ impl Recorder {
         if options.data_dir.is_none() && options.save.is_none() && options.forward.is_none() {
             return Ok(None);
         }
-        let forward = options
-            .forward
-            .as_ref()
-            .map(|f| forward::Forwarder::start(f, forward_stats))
-            .transpose()?;
+        let (forward, senders) = match &options.forward {
+            Some(f) => {
+                let (forwarder, senders) = forward::Forwarder::start(f, forward_stats)?;
+                (Some(forwarder), Some(senders))
+            }
+            None => (None, None),
+        };
         let mut threads = Vec::new();
         let data = match &options.data_dir {
             Some((dir, max)) => {
@@ -181,7 +191,10 @@ impl Recorder {
                 forward,
                 stats,
             },
-            Writers(threads),
+            Writers {
+                threads,
+                forward: senders,
+            },
         )))
     }
 

@@ -10,6 +10,7 @@ use std::fmt::Write;
 use crate::format::{self, safe};
 use crate::ingest::Counters;
 use crate::model::{Attr, PointValue, Severity, Span, StatusCode};
+use crate::record::forward::ForwardStats;
 use crate::server::Totals;
 use crate::store::metrics::Series;
 use crate::store::tree::{TopKind, Tree};
@@ -392,29 +393,41 @@ fn totals(store: &Store, counters: &Counters, out: &mut String) {
     );
 }
 
-/// A line on `--forward`, when anything was offered to it.
+/// The report's line on `--forward`, whenever it is on.
 fn forwarded(counters: &Counters, out: &mut String) {
+    if let Some(line) = forward_line(&counters.forward) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+}
+
+/// What `--forward` sent and did not (with the last error when something was not sent), as the
+/// report and the exit's line on stderr say it; `None` when `--forward` is off.
+#[must_use]
+pub fn forward_line(f: &ForwardStats) -> Option<String> {
     use std::sync::atomic::Ordering::Relaxed;
-    let f = &counters.forward;
-    let (sent, items, dropped, dropped_items) = (
+    if !f.on.load(Relaxed) {
+        return None;
+    }
+    let (sent, items, dropped, dropped_items, cut_off) = (
         f.requests.load(Relaxed),
         f.items.load(Relaxed),
         f.dropped_requests.load(Relaxed),
         f.dropped_items.load(Relaxed),
+        f.cut_off.load(Relaxed),
     );
-    if sent + dropped == 0 {
-        return;
-    }
-    let _ = write!(
-        out,
+    let mut out = format!(
         "forwarded: {sent} requests ({items} items), {dropped} not forwarded ({dropped_items} items)"
     );
+    if cut_off > 0 {
+        let _ = write!(out, ", {cut_off} of them still waiting at exit");
+    }
     if dropped > 0
         && let Some(e) = f.last_error.lock().as_deref()
     {
         let _ = write!(out, "; last error: {}", safe(e));
     }
-    out.push('\n');
+    Some(out)
 }
 
 #[cfg(test)]
@@ -634,5 +647,36 @@ log 2023-11-14T22:13:21.000000Z INFO jokes-api started
 totals: 1 spans received, 1 stored, 1 traces, 0 rejected, 0 evicted, 0 duplicates, 0 dropped from full traces, 3 metric data points, 2 log records
 ";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn the_forward_line_is_there_whenever_forward_is_on() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let f = ForwardStats::default();
+        assert_eq!(forward_line(&f), None, "off");
+        f.on.store(true, Relaxed);
+        assert_eq!(
+            forward_line(&f).as_deref(),
+            Some("forwarded: 0 requests (0 items), 0 not forwarded (0 items)"),
+            "on, nothing received"
+        );
+        *f.last_error.lock() = Some("upstream answered 503\nagain".into());
+        f.requests.store(2, Relaxed);
+        f.items.store(7, Relaxed);
+        f.dropped_requests.store(3, Relaxed);
+        f.dropped_items.store(4, Relaxed);
+        f.cut_off.store(1, Relaxed);
+        assert_eq!(
+            forward_line(&f).as_deref(),
+            Some(
+                "forwarded: 2 requests (7 items), 3 not forwarded (4 items), 1 of them still waiting at exit; last error: upstream answered 503\\nagain"
+            )
+        );
+        let counters = Counters {
+            forward: std::sync::Arc::new(f),
+            ..Counters::default()
+        };
+        let text = render(&Store::new(10), &counters);
+        assert!(text.starts_with("forwarded: 2 requests"), "{text}");
     }
 }

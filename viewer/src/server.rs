@@ -98,8 +98,11 @@ pub struct Viewer {
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     store_thread: Option<std::thread::JoinHandle<()>>,
-    /// The `--data-dir` and `--save` writers (they count in the ingest counters).
+    /// The `--data-dir` and `--save` writers and the `--forward` senders (they count in the
+    /// ingest counters).
     writers: Option<crate::record::Writers>,
+    /// How long the `--forward` senders may go on at exit (`--forward-drain`).
+    forward_drain: Duration,
     /// Whether the receivers run (not with `--no-listen`).
     listening: bool,
     /// Loading the data directory and the files named, and how far it is.
@@ -289,6 +292,7 @@ impl Viewer {
             servers,
             store_thread: Some(store_thread),
             writers,
+            forward_drain: config.forward_drain,
             listening: !config.no_listen,
             loader,
             load,
@@ -380,9 +384,19 @@ impl Viewer {
         crate::report::render(&store.lock(), &counters)
     }
 
-    /// Stops the receivers (letting requests in progress finish) and stores everything they
-    /// acknowledged; returns the store and the counters.
-    pub async fn stop(mut self) -> (SharedStore, Arc<Counters>) {
+    /// Stops the receivers (letting requests in progress finish), stores everything they
+    /// acknowledged, and gives `--forward` up to `--forward-drain` to send what is waiting;
+    /// returns the store and the counters.
+    pub async fn stop(self) -> (SharedStore, Arc<Counters>) {
+        self.stop_or(std::future::pending()).await
+    }
+
+    /// As [`Viewer::stop`]; `give_up` completing (a second Ctrl-C) ends the `--forward` drain
+    /// at once. Says on stderr that it drains, and, at the end, what was not forwarded.
+    pub async fn stop_or(
+        mut self,
+        give_up: impl Future<Output = ()>,
+    ) -> (SharedStore, Arc<Counters>) {
         let counters = self.counters();
         let _ = self.stop.send(true);
         // Exporters keep idle connections open; give requests in progress a moment, then stop
@@ -414,13 +428,44 @@ impl Viewer {
         }
         // The writers finish what is queued once the last recorder (held by the ingest path
         // and the receivers, now stopped) is gone.
-        if let Some(writers) = self.writers.take() {
+        let mut forward = None;
+        if let Some(mut writers) = self.writers.take() {
+            forward = writers.take_forward();
             let join = tokio::task::spawn_blocking(move || writers.join());
             if let Ok(Ok(failed)) = tokio::time::timeout(SHUTDOWN_GRACE * 5, join).await {
                 self.failures.lock().extend(failed);
             }
         }
+        if let Some(senders) = forward {
+            drain_forward(senders, self.forward_drain, give_up, &counters.forward).await;
+        }
         (Arc::clone(&self.store), counters)
+    }
+}
+
+/// Drains `--forward` at exit, saying on stderr that it does (when anything is waiting) and
+/// what was not forwarded in the whole run (when anything was not).
+async fn drain_forward(
+    senders: crate::record::forward::Senders,
+    within: Duration,
+    give_up: impl Future<Output = ()>,
+    stats: &crate::record::forward::ForwardStats,
+) {
+    let waiting = senders.waiting();
+    if waiting > 0 && !within.is_zero() {
+        eprintln!(
+            "viewer: forwarding the {waiting} requests still waiting, for up to {} (--forward-drain)",
+            humantime::format_duration(within)
+        );
+    }
+    senders.drain(within, give_up).await;
+    let lost = stats
+        .dropped_requests
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if (waiting > 0 || lost > 0)
+        && let Some(line) = crate::report::forward_line(stats)
+    {
+        eprintln!("viewer: {line}");
     }
 }
 

@@ -7,6 +7,7 @@ pub mod action;
 pub mod app;
 pub mod clipboard;
 pub mod cursor;
+pub mod fit;
 pub mod help;
 pub mod input;
 pub mod keymap;
@@ -62,7 +63,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let guard = RestoreGuard;
     let result = event_loop(&mut terminal, &viewer, filter, jaeger).await;
     drop(guard);
-    viewer.stop().await;
+    // The terminal is back: a drain of --forward says so on stderr, and Ctrl-C cuts it short.
+    viewer.stop_or(crate::signals::terminate()).await;
     result
 }
 

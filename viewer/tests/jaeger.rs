@@ -285,7 +285,7 @@ async fn forwarded_to_jaeger_then_read_back_with_the_same_trees() {
             panic!("the UI never showed {want:?}");
         };
         // Started with --filter service=billing: Jaeger is asked for billing's traces only.
-        let first = screen("│ 1 traces · filter: service=billing");
+        let first = screen("│ 1 trace · filter: service=billing");
         assert!(first.contains("billing"), "{first}");
         // A wider filter, then R: Jaeger's shop traces join.
         let keys = |k: &[&str]| {
@@ -301,7 +301,7 @@ async fn forwarded_to_jaeger_then_read_back_with_the_same_trees() {
         }
         keys(&["-l", "checkout"]);
         keys(&["Enter"]);
-        screen("│ 1 traces · filter: checkout");
+        screen("│ 1 trace · filter: checkout");
         keys(&["R"]);
         screen("│ 3 traces · filter: checkout");
         // A span of billing's trace reaches Jaeger late; opening the trace asks Jaeger for it

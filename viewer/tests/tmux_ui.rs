@@ -179,7 +179,7 @@ async fn a_query_typed_wrong_says_where_then_filters_and_the_trace_shows_its_cri
     tmux.type_text("ms");
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("filter: status=error and duration>5ms");
-    assert!(screen.contains("│ 1 traces"), "{screen}");
+    assert!(screen.contains("│ 1 trace ·"), "{screen}");
     assert!(screen.contains("✖ pay"), "{screen}");
     assert!(!screen.contains("checkout"), "{screen}");
 

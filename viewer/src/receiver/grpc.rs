@@ -391,7 +391,7 @@ impl Decoder for RawDecoder {
 }
 
 /// Messages at least this long are decoded on a blocking thread.
-const BLOCKING_FROM: usize = 64 * 1024;
+const BLOCKING_FROM: usize = 1024 * 1024;
 
 /// The unary handler: charges the decoding to the budget, decodes, hands the batch to the store
 /// and reports partial success.

@@ -248,7 +248,7 @@ fn content(headers: &HeaderMap) -> Result<(Format, bool), Refused> {
 
 /// Bodies at least this long are decompressed and decoded on a blocking thread, off the
 /// receivers' async workers.
-const BLOCKING_FROM: usize = 64 * 1024;
+const BLOCKING_FROM: usize = 1024 * 1024;
 
 /// Runs `f` on a blocking thread when `len` is large, in place otherwise.
 async fn off_thread<T: Send + 'static>(len: usize, f: impl FnOnce() -> T + Send + 'static) -> T {

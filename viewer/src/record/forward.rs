@@ -8,6 +8,10 @@
 //! `UNAVAILABLE`, HTTP 429/502/503/504) is tried again with a growing pause, for up to
 //! [`GIVE_UP_AFTER`], then dropped and counted; any other error drops it at once.
 //!
+//! At exit the senders get a bounded time to send what is still waiting ([`Senders::drain`],
+//! `--forward-drain`); every request still queued or being sent then is counted as not forwarded
+//! too, so nothing leaves uncounted.
+//!
 //! URLs: `grpc://HOST:PORT` for OTLP/gRPC; `http://HOST:PORT[/PREFIX]` for OTLP/HTTP (protobuf;
 //! `/v1/traces`, `/v1/metrics`, `/v1/logs` appended). No TLS yet. Redirects are not followed:
 //! a 3xx answer is an error that names where it pointed (following one would send the request
@@ -22,12 +26,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Buf as _, BufMut as _, Bytes};
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http;
 
@@ -50,20 +55,25 @@ const MAX_HOPS: usize = 16;
 /// What forwarding counts.
 #[derive(Debug, Default)]
 pub struct ForwardStats {
+    /// Whether `--forward` is on (the report then always says what was forwarded).
+    pub on: AtomicBool,
     /// Requests (and their spans, log records, points) upstream accepted.
     pub requests: AtomicU64,
     pub items: AtomicU64,
-    /// Requests (and items) not forwarded: the queue was full, upstream refused them, or they
-    /// were given up after [`GIVE_UP_AFTER`].
+    /// Requests (and items) not forwarded: the queue was full, upstream refused them, they
+    /// were given up after [`GIVE_UP_AFTER`], or they were still waiting at exit.
     pub dropped_requests: AtomicU64,
     pub dropped_items: AtomicU64,
+    /// Of those, the requests still queued or being sent when the drain at exit ended.
+    pub cut_off: AtomicU64,
     /// Tries that failed and were tried again.
     pub retries: AtomicU64,
     /// Requests that came back carrying this viewer's hop id (a forwarding loop): acknowledged,
     /// not stored or forwarded again.
     pub looped: AtomicU64,
-    /// Requests waiting in the queue or being sent.
+    /// Requests (and items) waiting in the queue or being sent.
     pub pending: AtomicU64,
+    pub pending_items: AtomicU64,
     /// The last error, for the status bar.
     pub last_error: Mutex<Option<String>>,
 }
@@ -188,7 +198,7 @@ enum Upstream {
     },
 }
 
-/// The queue's sending end.
+/// The queue's sending end (the receivers' side).
 pub struct Forwarder {
     tx: mpsc::Sender<Job>,
     stats: Arc<ForwardStats>,
@@ -196,12 +206,23 @@ pub struct Forwarder {
     hop: String,
 }
 
+/// The senders, kept to drain them at exit ([`Senders::drain`]).
+pub struct Senders {
+    tasks: Vec<JoinHandle<()>>,
+    stats: Arc<ForwardStats>,
+    /// Told each time a sender is done with a request.
+    done: Arc<Notify>,
+}
+
 impl Forwarder {
     /// Checks the URL and starts the senders (on the current Tokio runtime).
     ///
     /// # Errors
     /// The URL is not one this can forward to, or a header is not valid.
-    pub fn start(options: &ForwardOptions, stats: Arc<ForwardStats>) -> Result<Self, String> {
+    pub fn start(
+        options: &ForwardOptions,
+        stats: Arc<ForwardStats>,
+    ) -> Result<(Self, Senders), String> {
         let upstream = upstream(&options.url)?;
         let mut headers = Vec::new();
         for (k, v) in &options.headers {
@@ -214,28 +235,38 @@ impl Forwarder {
         let (tx, rx) = mpsc::channel(options.queue.max(1));
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let headers = Arc::new(headers);
-        for _ in 0..SENDERS {
-            let (rx, upstream, headers, stats) = (
-                Arc::clone(&rx),
-                upstream.clone(),
-                Arc::clone(&headers),
-                Arc::clone(&stats),
-            );
-            let give_up = options.give_up_after;
-            tokio::spawn(async move {
-                loop {
-                    let job = rx.lock().await.recv().await;
-                    let Some(job) = job else { break };
-                    send_until(&upstream, &headers, &job, give_up, &stats).await;
-                    stats.pending.fetch_sub(1, Ordering::Relaxed);
-                }
-            });
-        }
-        Ok(Self {
+        let done = Arc::new(Notify::new());
+        let tasks = (0..SENDERS)
+            .map(|_| {
+                let (rx, upstream, headers, stats, done) = (
+                    Arc::clone(&rx),
+                    upstream.clone(),
+                    Arc::clone(&headers),
+                    Arc::clone(&stats),
+                    Arc::clone(&done),
+                );
+                let give_up = options.give_up_after;
+                tokio::spawn(async move {
+                    loop {
+                        let job = rx.lock().await.recv().await;
+                        let Some(job) = job else { break };
+                        send_until(&upstream, &headers, &job, give_up, &stats).await;
+                        // No await from here to the next job: a sender stopped by the drain
+                        // is either sending a job (still pending) or done with it (counted).
+                        stats.pending.fetch_sub(1, Ordering::Relaxed);
+                        stats.pending_items.fetch_sub(job.items, Ordering::Relaxed);
+                        done.notify_waiters();
+                    }
+                })
+            })
+            .collect();
+        stats.on.store(true, Ordering::Relaxed);
+        let forwarder = Self {
             tx,
-            stats,
+            stats: Arc::clone(&stats),
             hop: new_hop_id(),
-        })
+        };
+        Ok((forwarder, Senders { tasks, stats, done }))
     }
 
     /// Whether a request that went through `hops` has been through this viewer already (a
@@ -252,6 +283,7 @@ impl Forwarder {
     /// waits.
     pub fn offer(&self, signal: Signal, bytes: Bytes, items: u64, hops: &Hops) {
         self.stats.pending.fetch_add(1, Ordering::Relaxed);
+        self.stats.pending_items.fetch_add(items, Ordering::Relaxed);
         if self
             .tx
             .try_send(Job {
@@ -263,9 +295,53 @@ impl Forwarder {
             .is_err()
         {
             self.stats.pending.fetch_sub(1, Ordering::Relaxed);
+            self.stats.pending_items.fetch_sub(items, Ordering::Relaxed);
             self.stats.dropped_requests.fetch_add(1, Ordering::Relaxed);
             self.stats.dropped_items.fetch_add(items, Ordering::Relaxed);
         }
+    }
+}
+
+impl Senders {
+    /// Requests waiting in the queue or being sent.
+    #[must_use]
+    pub fn waiting(&self) -> u64 {
+        self.stats.pending.load(Ordering::Relaxed)
+    }
+
+    /// The drain at exit (call once nothing offers requests any more): lets the senders go on
+    /// (retrying as usual) until nothing is waiting, `within` has passed, or `give_up`
+    /// completes; then stops them and counts every request still queued or being sent as not
+    /// forwarded ([`ForwardStats::cut_off`]).
+    pub async fn drain(self, within: Duration, give_up: impl Future<Output = ()>) {
+        let deadline = tokio::time::Instant::now() + within;
+        tokio::pin!(give_up);
+        loop {
+            // Made before the check, so a sender done in between still wakes it.
+            let done = self.done.notified();
+            if self.waiting() == 0 {
+                break;
+            }
+            tokio::select! {
+                () = done => {}
+                () = tokio::time::sleep_until(deadline) => break,
+                () = &mut give_up => break,
+            }
+        }
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.tasks {
+            // Once it has ended, a stopped sender's job is dropped and no longer counted on.
+            let _ = task.await;
+        }
+        let requests = self.stats.pending.swap(0, Ordering::Relaxed);
+        let items = self.stats.pending_items.swap(0, Ordering::Relaxed);
+        self.stats.cut_off.fetch_add(requests, Ordering::Relaxed);
+        self.stats
+            .dropped_requests
+            .fetch_add(requests, Ordering::Relaxed);
+        self.stats.dropped_items.fetch_add(items, Ordering::Relaxed);
     }
 }
 
@@ -395,7 +471,7 @@ async fn send(
                             | tonic::Code::Aborted
                             | tonic::Code::Cancelled
                     ),
-                    message: format!("upstream: {} {}", s.code(), s.message()),
+                    message: status_text(&s),
                 })
         }
         Upstream::Http { client, base, name } => {
@@ -432,14 +508,26 @@ async fn send(
                 }),
                 Err(e) => Err(Failure {
                     retry: true,
-                    message: format!(
-                        "upstream {name} unreachable: {}",
-                        crate::format::error_chain(&e.without_url())
-                    ),
+                    message: format!("upstream {name} unreachable{}", causes(&e.without_url())),
                 }),
             }
         }
     }
+}
+
+/// A failed call's status as the last error says it: a status from upstream with its code, one
+/// made here for a connection that failed with the errors under it (why it failed).
+fn status_text(status: &tonic::Status) -> String {
+    match std::error::Error::source(status) {
+        None => format!("upstream: {} {}", status.code(), status.message()),
+        Some(source) => format!("upstream unreachable{}", causes(source)),
+    }
+}
+
+/// `error` and the errors under it, each after `: ` (": tcp connect error: Connection refused
+/// (os error 111)"), leaving out one that says again what was said.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    format!(": {}", crate::format::error_chain(error))
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -532,6 +620,47 @@ mod tests {
         assert_eq!(
             points_at("grpc://127.0.0.1:0", &["127.0.0.1:0".parse().unwrap()]),
             None
+        );
+    }
+
+    #[test]
+    fn a_failure_says_why_with_the_errors_under_it() {
+        #[derive(Debug)]
+        struct Layer(&'static str, Option<Box<Layer>>);
+        impl std::fmt::Display for Layer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Layer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|e| e as _)
+            }
+        }
+        let layer = |text, under| Some(Box::new(Layer(text, under)));
+        // As hyper and tonic nest a refused connection: one layer says again what another said.
+        let refused = Layer(
+            "transport error",
+            layer(
+                "tcp connect error",
+                layer("tcp connect error", layer("Connection refused", None)),
+            ),
+        );
+        assert_eq!(
+            causes(&refused),
+            ": transport error: tcp connect error: Connection refused"
+        );
+        let status = tonic::Status::from_error(Box::new(refused));
+        assert_eq!(
+            status_text(&status),
+            "upstream unreachable: transport error: tcp connect error: Connection refused"
+        );
+        // A status upstream answered with has no error under it.
+        let busy = tonic::Status::unavailable("the store is behind");
+        assert!(
+            status_text(&busy).starts_with("upstream: ") && status_text(&busy).ends_with(" behind"),
+            "{}",
+            status_text(&busy)
         );
     }
 

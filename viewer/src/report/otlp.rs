@@ -15,10 +15,12 @@
 
 use std::io::{self, Write};
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
 };
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{self as pb, ResourceSpans, ScopeSpans, Status, span};
 use rustc_hash::FxHashMap;
@@ -46,9 +48,23 @@ pub fn trace_request(store: &Store, trace: &Trace) -> ExportTraceServiceRequest 
 pub fn trace_json(store: &Store, trace: &Trace) -> String {
     let mut b = Builder::new(store);
     let req = b.request(trace);
+    to_json(&req, b.non_finite)
+}
+
+/// A trace's log records as one line of OTLP JSON (no newline), grouped by resource and
+/// scope; `None` when it has none.
+#[must_use]
+pub fn trace_logs_json(store: &Store, trace: &Trace) -> Option<String> {
+    let mut b = Builder::new(store);
+    let req = b.logs_request(trace)?;
+    Some(to_json(&req, b.non_finite))
+}
+
+/// A request as OTLP JSON, doubles that are not finite spelled as the mapping says.
+fn to_json(req: &impl serde::Serialize, non_finite: bool) -> String {
     // Serializing prost types into a string cannot fail: every map key is a string.
-    let json = serde_json::to_string(&req).unwrap_or_default();
-    if !b.non_finite {
+    let json = serde_json::to_string(req).unwrap_or_default();
+    if !non_finite {
         return json;
     }
     let mut json = json;
@@ -62,8 +78,9 @@ pub fn trace_json(store: &Store, trace: &Trace) -> String {
     json
 }
 
-/// Writes traces as OTLP JSON lines, one request per trace; traces no longer held are skipped.
-/// Returns how many were written.
+/// Writes traces as OTLP JSON lines, one request per trace, each followed by a logs request
+/// with the trace's log records when it has any (so `viewer FILE` shows them again, under their
+/// spans); traces no longer held are skipped. Returns how many were written.
 ///
 /// # Errors
 /// The writer's.
@@ -79,6 +96,10 @@ pub fn write_traces(
         };
         out.write_all(trace_json(store, trace).as_bytes())?;
         out.write_all(b"\n")?;
+        if let Some(logs) = trace_logs_json(store, trace) {
+            out.write_all(logs.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
         n += 1;
     }
     Ok(n)
@@ -117,6 +138,56 @@ impl<'a> Builder<'a> {
             resource_spans[r].scope_spans[i].spans.push(span);
         }
         ExportTraceServiceRequest { resource_spans }
+    }
+
+    fn logs_request(&mut self, trace: &Trace) -> Option<ExportLogsServiceRequest> {
+        let mut resource_logs: Vec<ResourceLogs> = Vec::new();
+        let mut resource_at: FxHashMap<ResourceId, usize> = FxHashMap::default();
+        let mut scope_at: FxHashMap<(ResourceId, ScopeId), usize> = FxHashMap::default();
+        for (_, r) in self.store.logs.of_trace(trace.id) {
+            let i = *resource_at.entry(r.resource).or_insert_with(|| {
+                let attributes = self.attrs(&self.store.resource(r.resource).attrs);
+                resource_logs.push(ResourceLogs {
+                    resource: Some(Resource {
+                        attributes,
+                        ..Resource::default()
+                    }),
+                    ..ResourceLogs::default()
+                });
+                resource_logs.len() - 1
+            });
+            let scopes = &mut resource_logs[i].scope_logs;
+            let j = *scope_at.entry((r.resource, r.scope)).or_insert_with(|| {
+                let scope = self.store.scope(r.scope);
+                scopes.push(ScopeLogs {
+                    scope: Some(InstrumentationScope {
+                        name: self.store.str(scope.name).to_owned(),
+                        version: self.store.str(scope.version).to_owned(),
+                        ..InstrumentationScope::default()
+                    }),
+                    ..ScopeLogs::default()
+                });
+                scopes.len() - 1
+            });
+            let record = LogRecord {
+                time_unix_nano: r.time,
+                observed_time_unix_nano: r.time,
+                severity_number: i32::from(r.severity),
+                severity_text: self.store.str(r.severity_text).to_owned(),
+                body: Some(self.value(&r.body)),
+                attributes: self.attrs(&r.attrs),
+                trace_id: r.trace_id.to_be_bytes().to_vec(),
+                span_id: if r.span_id == 0 {
+                    Vec::new()
+                } else {
+                    r.span_id.to_be_bytes().to_vec()
+                },
+                event_name: self.store.str(r.event_name).to_owned(),
+                ..LogRecord::default()
+            };
+            resource_logs[i].scope_logs[j].log_records.push(record);
+        }
+        (!resource_logs.is_empty()).then_some(ExportLogsServiceRequest { resource_logs })
     }
 
     fn resource_spans(&mut self, id: ResourceId) -> ResourceSpans {

@@ -213,15 +213,19 @@ impl App {
         if !matches!(action, Action::Resize(..)) {
             self.cx.notice = None;
         }
+        let max_scroll = help::max_scroll(self.view(), self.cx.area());
         if let Some(scroll) = &mut self.help {
             match action {
                 Action::Quit => self.quit = true,
-                Action::Down | Action::ScrollDown => *scroll += 1,
+                Action::Down | Action::ScrollDown => *scroll = (*scroll + 1).min(max_scroll),
                 Action::Up | Action::ScrollUp => *scroll = scroll.saturating_sub(1),
-                Action::PageDown => *scroll += 10,
+                Action::PageDown => *scroll = (*scroll + 10).min(max_scroll),
                 Action::PageUp => *scroll = scroll.saturating_sub(10),
+                Action::Top => *scroll = 0,
+                Action::Bottom => *scroll = max_scroll,
                 Action::Resize(w, h) => self.resize(w, h),
-                _ => self.help = None,
+                Action::ToggleHelp | Action::Back => self.help = None,
+                _ => {}
             }
             return;
         }
@@ -416,16 +420,22 @@ impl App {
     fn check_input(&mut self) {
         let signal = self.view().query_signal();
         let Some(line) = &mut self.input else { return };
-        line.error = match (&line.kind, signal) {
+        (line.error, line.hint) = match (&line.kind, signal) {
             (InputKind::Filter, Some(signal)) => {
                 let store = self.store.lock();
-                crate::query::check(signal, &line.text(), &store).err()
+                let text = line.text();
+                match crate::query::check(signal, &text, &store) {
+                    // Valid, but a key no one sends is worth a word: it may be a typo.
+                    Ok(()) => (None, crate::query::hint(signal, &text, &store)),
+                    Err(e) => (Some(e), None),
+                }
             }
-            _ => None,
+            _ => (None, None),
         };
     }
 
-    /// Tab in the filter: completes the field or key being typed.
+    /// Tab in the filter: completes the field, key or value being typed; when several fit,
+    /// they are listed, and each Tab after that puts the next one in.
     fn complete_input(&mut self) {
         let Some(signal) = self.view().query_signal() else {
             return;
@@ -434,12 +444,23 @@ impl App {
         if !matches!(line.kind, InputKind::Filter) {
             return;
         }
-        let done = {
-            let store = self.store.lock();
-            crate::query::complete(signal, &line.text(), &store)
-        };
-        line.set_text(&done.text);
-        line.completions = done.candidates;
+        if !line.completions.is_empty() {
+            let next = line
+                .completion_at
+                .map_or(0, |i| (i + 1) % line.completions.len());
+            let text = format!("{}{}", line.completion_base, line.completions[next]);
+            line.set_text(&text);
+            line.completion_at = Some(next);
+        } else {
+            let done = {
+                let store = self.store.lock();
+                crate::query::complete(signal, &line.text(), &store)
+            };
+            line.set_text(&done.text);
+            line.completions = done.candidates;
+            line.completion_base = done.base;
+            line.completion_at = None;
+        }
         self.check_input();
     }
 
@@ -603,5 +624,7 @@ fn render_tabs(current: Tab, counts: [u64; 3], area: Rect, buf: &mut Buffer) {
 mod analysis_tests;
 #[cfg(test)]
 mod export_tests;
+#[cfg(test)]
+mod small_tests;
 #[cfg(test)]
 pub(crate) mod tests;

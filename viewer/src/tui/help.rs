@@ -41,6 +41,14 @@ pub fn lines(current: &dyn View) -> Vec<Line<'static>> {
     lines
 }
 
+/// The furthest the overlay scrolls on a terminal of `area`: its last page at the bottom.
+#[must_use]
+pub fn max_scroll(current: &dyn View, area: Rect) -> usize {
+    let n = lines(current).len();
+    let inner_h = (n as u16 + 2).min(area.height).saturating_sub(2) as usize;
+    n.saturating_sub(inner_h)
+}
+
 pub fn render(current: &dyn View, scroll: usize, area: Rect, buf: &mut Buffer) {
     let lines = lines(current);
     let w = 76.min(area.width);
@@ -53,11 +61,7 @@ pub fn render(current: &dyn View, scroll: usize, area: Rect, buf: &mut Buffer) {
     );
     let inner_h = h.saturating_sub(2) as usize;
     let scroll = scroll.min(lines.len().saturating_sub(inner_h));
-    let title = if lines.len() > inner_h {
-        " keys · j/k scroll · any other key closes "
-    } else {
-        " keys · any key closes "
-    };
+    let title = " keys · j/k scroll · g/G top/end · ? or Esc closes ";
     Clear.render(popup, buf);
     Paragraph::new(lines)
         .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))

@@ -64,6 +64,8 @@ pub struct InputLine {
     /// Candidates of the last Tab, when it found several, and which one is in the text.
     pub completions: Vec<String>,
     pub completion_at: Option<usize>,
+    /// What the candidates follow (`base + candidate` is the query with it chosen).
+    pub completion_base: String,
     /// A hint on the query that is not an error (an unknown field: "did you mean service?").
     pub hint: Option<String>,
 }

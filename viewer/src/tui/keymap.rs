@@ -198,7 +198,11 @@ fn key_action(mode: Mode, view_keys: &[Binding], key: &KeyEvent) -> Option<Actio
             KeyCode::Char('k') | KeyCode::Up => Some(Action::Up),
             KeyCode::PageDown | KeyCode::Char(' ') => Some(Action::PageDown),
             KeyCode::PageUp => Some(Action::PageUp),
-            _ => Some(Action::ToggleHelp),
+            KeyCode::Char('g') | KeyCode::Home => Some(Action::Top),
+            KeyCode::Char('G') | KeyCode::End => Some(Action::Bottom),
+            KeyCode::Char('?') | KeyCode::Esc | KeyCode::Enter => Some(Action::ToggleHelp),
+            // Other keys do nothing: a stray key does not close what is being read.
+            _ => None,
         },
         Mode::View => lookup(view_keys, key.code).or_else(|| lookup(COMMON, key.code)),
     }

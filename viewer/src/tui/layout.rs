@@ -65,8 +65,9 @@ pub fn layout(area: Rect, shape: Shape) -> Areas {
     };
     match shape {
         Shape::ChartList => {
+            // At most a quarter of the rows, so the list keeps most of a small terminal.
             let chart_h = if area.height >= CHART_MIN_ROWS {
-                CHART_ROWS
+                CHART_ROWS.min(area.height / 4)
             } else {
                 0
             };

@@ -8,6 +8,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 
+use super::fit::{Weight, fit};
 use super::input::{InputKind, InputLine};
 use super::theme::put;
 use super::view::SaveTo;
@@ -172,14 +173,6 @@ const ERROR_MARK: Style = Style::new().fg(Color::White).bg(Color::Red);
 const ERROR_TEXT: Style = Style::new().fg(Color::Red).bg(Color::Gray);
 const HINT_TEXT: Style = Style::new().fg(Color::Blue).bg(Color::Gray);
 
-/// How much a part of the bar matters: the least are dropped first when it does not fit.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Weight {
-    Low,
-    Mid,
-    High,
-}
-
 /// The bar's text, fitted to `width` columns: `? help` always at its end, the least important
 /// parts left out first (memory, the rate and empty counts, then the other signals' counts, then
 /// the listen addresses), never the spans and traces, what went wrong (evicted, dropped,
@@ -270,37 +263,5 @@ pub fn text(facts: &Facts, width: usize) -> String {
             format!("data-dir {}", format::bytes(r.data_bytes)),
         ));
     }
-    fit(parts, width)
-}
-
-/// Joins the parts with ` · ` and `? help` at the end, leaving out the lightest parts (the
-/// rightmost first among equals) until the text fits.
-fn fit(mut parts: Vec<(Weight, String)>, width: usize) -> String {
-    let join = |parts: &[(Weight, String)]| {
-        let mut text = String::from(" ");
-        for (_, p) in parts {
-            text.push_str(p);
-            text.push_str(" · ");
-        }
-        text.push_str("? help");
-        text
-    };
-    loop {
-        let text = join(&parts);
-        if text.chars().count() <= width {
-            return text;
-        }
-        let lightest = parts.iter().map(|(w, _)| *w).min();
-        let Some(pos) = lightest.and_then(|w| parts.iter().rposition(|(pw, _)| *pw == w)) else {
-            return text;
-        };
-        if parts[pos].0 == Weight::High {
-            // Only what matters is left: cut it, keeping `? help` in view.
-            let body = join(&parts);
-            let keep = width.saturating_sub(" … · ? help".chars().count());
-            let cut: String = body.chars().take(keep).collect();
-            return format!("{cut}… · ? help");
-        }
-        parts.remove(pos);
-    }
+    fit(parts, width, Some("? help"))
 }

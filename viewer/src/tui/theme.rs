@@ -146,11 +146,31 @@ pub struct Cells {
 }
 
 impl Cells {
+    /// Writes a cell of `w` columns (its text, then a one-column gap): whole or not at all, so
+    /// a column that does not fit is left out rather than cut (a number is never shown in
+    /// part), and so is every cell after it; a text longer than its cell ends with `…`.
     pub fn put(&mut self, buf: &mut Buffer, text: &str, w: u16, style: Style) {
-        let w = w.min(self.end.saturating_sub(self.x));
-        put(buf, self.x, self.y, text, w.saturating_sub(1), style);
-        self.x += w;
+        if self.x.saturating_add(w.saturating_sub(1)) > self.end {
+            self.x = self.end;
+            return;
+        }
+        put_cut(buf, self.x, self.y, text, w.saturating_sub(1), style);
+        self.x = (self.x + w).min(self.end);
     }
+}
+
+/// Writes `text` at (x, y) in `width` columns, ending with `…` when it is longer; returns the
+/// column after it.
+pub fn put_cut(buf: &mut Buffer, x: u16, y: u16, text: &str, width: u16, style: Style) -> u16 {
+    use unicode_width::UnicodeWidthStr;
+    if width == 0 {
+        return x;
+    }
+    if text.width() <= usize::from(width) {
+        return put(buf, x, y, text, width, style);
+    }
+    let x2 = put(buf, x, y, text, width - 1, style);
+    put(buf, x2, y, "…", 1, style)
 }
 
 /// Takes the colours out of a drawn frame (`NO_COLOR`): a cell drawn on a coloured background

@@ -1,12 +1,16 @@
-//! What the fault tests share: a viewer's test configuration, the real binary run to its end,
-//! requests of a known size, and a small tmpfs to fill.
+//! What the fault tests share: a viewer's test configuration, the real binary run to its end or
+//! run headless until a signal, requests of a known size, and a small tmpfs to fill.
 
 #![allow(dead_code)] // each test file uses its own part of this module
 
 pub mod upstream;
 
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use clap::Parser as _;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -48,6 +52,119 @@ pub fn loaded(args: &[&str]) -> (String, String) {
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
+}
+
+/// The binary run headless, both receivers on 127.0.0.1 port 0, then `args`; its stderr read
+/// line by line as it comes. Killed when dropped, unless [`Headless::finish`] waited for it.
+pub struct Headless {
+    child: Option<Child>,
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+    lines: mpsc::Receiver<String>,
+    stderr: Vec<String>,
+    stdout: Option<std::thread::JoinHandle<String>>,
+}
+
+/// How a [`Headless`] run ended.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Headless {
+    /// Starts it and waits (up to 30 s) for its start-up line, which names the addresses.
+    pub fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["--headless", "--grpc-addr", "127.0.0.1:0"])
+            .args(["--http-addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut text = String::new();
+            stdout.read_to_string(&mut text).unwrap();
+            text
+        });
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut run = Self {
+            child: Some(child),
+            grpc: ([0, 0, 0, 0], 0).into(),
+            http: ([0, 0, 0, 0], 0).into(),
+            lines,
+            stderr: Vec::new(),
+            stdout: Some(stdout),
+        };
+        let line = run
+            .wait_for("receiving OTLP on grpc://", Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("no start-up line: {:?}", run.stderr));
+        let addr = |after: &str, before: &str| -> SocketAddr {
+            let rest = &line[line.find(after).unwrap() + after.len()..];
+            rest[..rest.find(before).unwrap()].parse().unwrap()
+        };
+        run.grpc = addr("grpc://", " ");
+        run.http = addr("http://", " ");
+        run
+    }
+
+    /// Waits (up to `within`) for a line of stderr containing `text`; the line, or `None` when
+    /// none came (it may have exited).
+    pub fn wait_for(&mut self, text: &str, within: Duration) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.lines.recv_timeout(left).ok()?;
+            self.stderr.push(line.clone());
+            if line.contains(text) {
+                return Some(line);
+            }
+        }
+    }
+
+    /// Sends it a signal (`INT`, `TERM`, as `kill -NAME` takes it).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} {pid}");
+    }
+
+    /// Waits (as long as it takes) for it to exit; what it printed.
+    pub fn finish(mut self) -> Finished {
+        let status = self.child.take().unwrap().wait().unwrap();
+        let stdout = self.stdout.take().unwrap().join().unwrap();
+        let mut stderr = std::mem::take(&mut self.stderr);
+        stderr.extend(self.lines.iter());
+        Finished {
+            status,
+            stdout,
+            stderr: stderr.join("\n"),
+        }
+    }
+}
+
+impl Drop for Headless {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// The trace id of trace `n` (lowercase hex, as the report prints it).

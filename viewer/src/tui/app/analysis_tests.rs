@@ -375,7 +375,7 @@ fn the_service_map_draws_the_calls_and_lists_the_traces_of_one() {
     };
     assert_eq!(ids(&app), [0x1111]);
     assert!(
-        draw(&app).contains("traces with api → cache calls · 1 · sort: time"),
+        draw(&app).contains("traces with api → cache calls · 1 ·"),
         "{}",
         draw(&app)
     );

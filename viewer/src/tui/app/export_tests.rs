@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
-use super::tests::{app_with, draw, list, sample_store, trace};
+use super::tests::{app_with, draw, full_store, list, sample_store, trace};
 use super::*;
 use crate::receiver::{Limits, convert};
 
@@ -175,6 +175,37 @@ fn w_in_a_trace_writes_it_to_the_file_named_in_the_prompt() {
     );
     assert_eq!(read_lines(&path), vec![held(&app, 0xaaaa)]);
     assert!(app.view_as::<crate::tui::views::TraceView>().is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn w_writes_the_trace_s_log_records_too_and_they_come_back_under_their_spans() {
+    let dir = temp_dir("save-logs");
+    let mut app = app_with(full_store(), (140, 34));
+    app.update(Action::Down);
+    app.update(Action::Open);
+    assert_eq!(trace(&app).trace_id, 0xaaaa);
+    app.update(Action::Save);
+    let path = dir.join("with-logs.jsonl");
+    type_over(&mut app, path.to_str().unwrap());
+    app.update(Action::FilterApply);
+    // Read back as `viewer FILE` reads it: every line into a fresh store.
+    let mut store = Store::new(1000);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 2, "the trace, then its logs: {text}");
+    for line in text.lines() {
+        let (payload, problem) = crate::files::parse_otlp_json(line.as_bytes(), &Limits::default())
+            .unwrap()
+            .unwrap();
+        assert!(problem.is_empty(), "{problem}");
+        store.ingest_payload(payload);
+    }
+    assert_eq!(store.logs.count_of_trace(0xaaaa), 3);
+    let mut reopened = app_with(store, (140, 34));
+    reopened.update(Action::Open);
+    let screen = draw(&reopened);
+    assert!(screen.contains("GET /checkout ≡"), "{screen}");
+    assert!(screen.contains("3 logs (L)"), "{screen}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -357,6 +357,40 @@ fn help_overlay() {
 }
 
 #[test]
+fn help_scrolls_with_j_k_g_g_and_closes_only_on_question_mark_or_esc() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    let mut app = app_with(sample_store(), (80, 24));
+    let key = |app: &mut App, code: KeyCode| {
+        let event = Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+        if let Some(a) = crate::tui::keymap::action_for(app.mode(), app.view_keys(), &event) {
+            app.update(a);
+        }
+    };
+    key(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.help, Some(0));
+    key(&mut app, KeyCode::Char('G'));
+    let last = app.help.unwrap();
+    assert!(
+        last > 0,
+        "the keys do not fit 24 rows: G goes to the last page"
+    );
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.help, Some(last), "no further than the last page");
+    key(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.help, Some(last - 1));
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.help, Some(0));
+    // A stray key leaves it open; ? or Esc close it.
+    key(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.help, Some(0));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.help, None);
+    key(&mut app, KeyCode::Char('?'));
+    key(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.help, None);
+}
+
+#[test]
 fn help_fits_a_classic_80x24_terminal() {
     let mut app = app_with(sample_store(), (80, 24));
     app.update(Action::ToggleHelp);
@@ -503,7 +537,7 @@ fn histogram_point(t: u64, counts: &[u64], exemplar: Option<(u128, u64)>) -> New
 }
 
 /// The sample traces, with logs on two of their spans and a few metrics.
-fn full_store() -> Store {
+pub(crate) fn full_store() -> Store {
     let mut store = sample_store();
     store.ingest_logs(logs_of(
         "payments",
@@ -798,7 +832,7 @@ fn a_histogram_charts_percentiles_and_an_exemplar_opens_its_trace() {
         "latest distribution",
         "≤5ms",
         ">100ms",
-        "1 exemplars",
+        "1 exemplar ",
     ] {
         assert!(screen.contains(want), "{want:?} missing:\n{screen}");
     }
@@ -1122,6 +1156,104 @@ fn an_empty_log_list_names_what_hides_the_records() {
     app.update(Action::CycleSeverity);
     app.apply_filter("body~nowhere".into());
     assert!(draw(&app).contains("No record matches \"body~nowhere\""));
+}
+
+#[test]
+fn the_legend_tells_series_apart_and_shows_rates() {
+    // Four series that share a long prefix of attributes and differ by the route only.
+    let mut store = Store::new(100);
+    let counter = MetricKind::Sum {
+        monotonic: true,
+        delta: false,
+    };
+    let point = |route: &str, t: u64, v: f64| NewPoint {
+        attrs: vec![
+            ("http.request.method".into(), Value::Str("POST".into())),
+            ("http.response.status_code".into(), Value::Int(200)),
+            (
+                "server.address".into(),
+                Value::Str("donut-shop.internal".into()),
+            ),
+            ("http.route".into(), Value::Str(route.into())),
+        ],
+        start: T0,
+        time: T0 + t * 1_000_000_000,
+        value: PointValue::Number(v),
+        exemplars: Vec::new(),
+    };
+    for t in [0, 10] {
+        let points = ["/cart", "/checkout", "/pay", "/add"]
+            .iter()
+            .enumerate()
+            .map(|(i, r)| point(r, t, (t * (i as u64 + 1)) as f64 * 10.0))
+            .collect();
+        store.ingest_metrics(metric_of(
+            "donut-shop",
+            "http.requests",
+            "1",
+            counter,
+            points,
+        ));
+    }
+    let mut app = app_with(store, (80, 24));
+    app.update(Action::GoTab(Tab::Metrics));
+    app.update(Action::Open);
+    let screen = draw(&app);
+    assert_snapshot!("metric_chart_80x24", screen);
+    let legend: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains('■') || l.contains('□'))
+        .map(|l| &l[l.rfind(['■', '□']).unwrap()..])
+        .collect();
+    assert!(legend.len() >= 5, "{screen}");
+    let rows = &legend[..4];
+    for route in ["/cart", "/checkout", "/pay", "/add"] {
+        assert!(rows.iter().any(|l| l.contains(route)), "{route}: {screen}");
+    }
+    let mut distinct = rows.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 4, "{screen}");
+    // Rates, not raw totals: the /cart counter went 0 → 100 in 10 s.
+    let cart = rows.iter().find(|l| l.contains("/cart")).unwrap();
+    assert!(cart.contains("10/s"), "{cart}");
+    // The selected series in full below the chart.
+    assert!(
+        screen.contains("■ donut-shop http.request.method=POST"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn tab_completes_values_and_cycles_and_a_typo_gets_a_hint() {
+    let mut app = app_with(full_store(), (120, 30));
+    let typed = |app: &mut App, text: &str| {
+        for c in text.chars() {
+            app.update(Action::Edit(Edit::Insert(c)));
+        }
+    };
+    app.update(Action::StartFilter);
+    typed(&mut app, "service=");
+    app.update(Action::FilterComplete);
+    let line = app.input.as_ref().unwrap();
+    assert_eq!(line.completions, ["frontend", "payments", "worker"]);
+    // Each Tab after that puts the next candidate in, shown in the list.
+    app.update(Action::FilterComplete);
+    assert_eq!(app.input_text().as_deref(), Some("service=frontend"));
+    app.update(Action::FilterComplete);
+    assert_eq!(app.input_text().as_deref(), Some("service=payments"));
+    assert!(draw(&app).contains("[payments]"), "{}", draw(&app));
+    app.update(Action::FilterCancel);
+    // A key no one sends: a hint, and the query still applies.
+    app.update(Action::StartFilter);
+    typed(&mut app, "servce=frontend");
+    let screen = draw(&app);
+    assert!(
+        screen.contains("no field or attribute \"servce\": did you mean service?"),
+        "{screen}"
+    );
+    app.update(Action::FilterApply);
+    assert_eq!(list(&app).filter.as_deref(), Some("servce=frontend"));
 }
 
 #[test]

@@ -238,7 +238,7 @@ impl LogList {
         }
         if let Some(f) = &self.filter {
             title.push_str(" · filter: ");
-            title.push_str(&safe(f));
+            title.push_str(&format::ellipsis(&safe(f), 40));
         }
         put(buf, area.x, area.y, &title, area.width, TITLE);
     }

@@ -20,7 +20,7 @@ use rustc_hash::FxHashSet;
 use super::log_list::open_trace;
 use super::metric_list::{label_with_unit, with_unit};
 use crate::format::{self, safe};
-use crate::model::{Attr, Histogram, PointValue, SpanId, TraceId};
+use crate::model::{Histogram, PointValue, SpanId, TraceId};
 use crate::store::Store;
 use crate::store::metrics::{self, Metric, MetricId, Point, Series, SeriesId};
 use crate::tui::action::Action;
@@ -246,45 +246,114 @@ fn quantile_line(s: &Series, q: f64) -> impl Iterator<Item = (u64, f64)> + '_ {
     )
 }
 
-/// The attributes of a series as `k=v k=v`, and its service when the metric has several;
-/// attributes every series shares (`common`) are left out, so what tells them apart shows.
-fn series_label(store: &Store, s: &Series, with_service: bool, common: &[Attr]) -> String {
-    let mut out = String::new();
-    if with_service {
-        out.push_str(&safe(store.catalog.service(s.resource)));
-    }
-    for a in s.attrs.iter().filter(|a| !common.contains(a)) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
+/// A series' attributes in full: its service, then every `k=v`.
+fn series_full_label(store: &Store, s: &Series) -> String {
+    let mut out = safe(store.catalog.service(s.resource)).into_owned();
+    for a in s.attrs.iter() {
+        out.push(' ');
         out.push_str(&safe(store.str(a.key())));
         out.push('=');
         out.push_str(&safe(&store.value_text(&a.value())));
     }
-    if out.is_empty() {
-        out.push_str(if s.attrs.is_empty() {
-            "(no attributes)"
-        } else {
-            "(common attributes only)"
-        });
-    }
     out
 }
 
-/// The attributes every one of `series` has (with the same value), when there are several.
-fn common_attrs(series: &[(SeriesId, &Series)]) -> Vec<Attr> {
-    let Some(((_, first), rest)) = series.split_first() else {
-        return Vec::new();
-    };
-    if rest.is_empty() {
-        return Vec::new();
-    }
-    first
-        .attrs
+/// The legend's labels: only what differs between the series (the service when there are
+/// several, then the attribute keys whose values differ, those with the most distinct values
+/// first), as `k=v`; where cut to `width` two would read the same, the values alone; and never
+/// two identical labels (a `#n` is added where all else is equal).
+fn legend_labels(store: &Store, series: &[(SeriesId, &Series)], width: usize) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let several = series
         .iter()
-        .filter(|a| rest.iter().all(|(_, s)| s.attrs.contains(a)))
-        .cloned()
-        .collect()
+        .map(|(_, s)| s.resource)
+        .collect::<FxHashSet<_>>()
+        .len()
+        > 1;
+    // Per key: the distinct values it takes (absent counts as one).
+    let mut values: BTreeMap<String, FxHashSet<String>> = BTreeMap::new();
+    let texts: Vec<Vec<(String, String)>> = series
+        .iter()
+        .map(|(_, s)| {
+            s.attrs
+                .iter()
+                .map(|a| {
+                    (
+                        safe(store.str(a.key())).into_owned(),
+                        safe(&store.value_text(&a.value())).into_owned(),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    for attrs in &texts {
+        for (k, _) in attrs {
+            values.entry(k.clone()).or_default();
+        }
+    }
+    for (k, vals) in &mut values {
+        for attrs in &texts {
+            vals.insert(
+                attrs
+                    .iter()
+                    .find(|(ak, _)| ak == k)
+                    .map_or_else(|| "\u{0}".to_owned(), |(_, v)| v.clone()),
+            );
+        }
+    }
+    // One series alone: all of its attributes tell what it is.
+    let alone = series.len() == 1;
+    let mut keys: Vec<(&String, usize)> = values
+        .iter()
+        .filter(|(_, v)| alone || v.len() > 1)
+        .map(|(k, v)| (k, v.len()))
+        .collect();
+    keys.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let build = |values_only: bool| -> Vec<String> {
+        series
+            .iter()
+            .zip(&texts)
+            .map(|((_, s), attrs)| {
+                let mut parts = Vec::new();
+                if several {
+                    parts.push(safe(store.catalog.service(s.resource)).into_owned());
+                }
+                for (k, _) in &keys {
+                    if let Some((_, v)) = attrs.iter().find(|(ak, _)| ak == *k) {
+                        parts.push(if values_only {
+                            v.clone()
+                        } else {
+                            format!("{k}={v}")
+                        });
+                    }
+                }
+                if parts.is_empty() {
+                    parts.push(if attrs.is_empty() {
+                        "(no attributes)".to_owned()
+                    } else {
+                        "(common attributes only)".to_owned()
+                    });
+                }
+                parts.join(" ")
+            })
+            .collect()
+    };
+    let cut = |l: &String| l.chars().take(width).collect::<String>();
+    let collide = |labels: &[String]| {
+        let mut seen = FxHashSet::default();
+        labels.iter().any(|l| !seen.insert(cut(l)))
+    };
+    let mut labels = build(false);
+    if collide(&labels) {
+        labels = build(true);
+    }
+    if collide(&labels) {
+        // Still alike within the width: number them, at the front so the number shows.
+        for (i, l) in labels.iter_mut().enumerate() {
+            *l = format!("#{} {l}", i + 1);
+        }
+    }
+    labels
 }
 
 /// Axis bounds padded a little, never empty.
@@ -653,10 +722,8 @@ impl MetricChart {
 
     fn render_legend(&self, store: &Store, metric: &Metric, area: Rect, buf: &mut Buffer) {
         let series = self.series(store);
-        let services: FxHashSet<_> = series.iter().map(|(_, s)| s.resource).collect();
-        let several = services.len() > 1;
-        let common = common_attrs(&series);
         let unit = store.str(metric.unit);
+        let rate = metric.kind.is_monotonic() && self.rate;
         put(
             buf,
             area.x,
@@ -666,6 +733,8 @@ impl MetricChart {
             KEY,
         );
         let height = area.height.saturating_sub(1) as usize;
+        // The latest value takes up to a dozen cells; the label the rest.
+        let labels = legend_labels(store, &series, usize::from(area.width.saturating_sub(14)));
         for i in self.legend.visible(series.len(), height) {
             let (id, s) = series[i];
             let y = area.y + 1 + (i - self.legend.offset) as u16;
@@ -676,27 +745,45 @@ impl MetricChart {
                 series_color(i)
             };
             let mark = if shown { "■ " } else { "□ " };
-            let mut x = put(buf, area.x, y, mark, area.width, Style::new().fg(color));
-            let latest = s
-                .points
-                .back()
-                .map_or_else(String::new, |p| match &p.value {
-                    PointValue::Number(v) => with_unit(*v, unit),
-                    other => other
-                        .count_sum()
-                        .map_or_else(String::new, |(c, _)| format!("n={c}")),
-                });
-            let label = format!("{} {}", series_label(store, s, several, &common), latest);
+            let x = put(buf, area.x, y, mark, area.width, Style::new().fg(color));
+            // In rate mode, the latest rate; else the latest value.
+            let latest = if rate {
+                let mut pts = s.points.iter().rev();
+                match (pts.next(), pts.next()) {
+                    (Some(b), Some(a)) => {
+                        label_with_unit(metrics::rate(a, b), &format!("{unit}/s"))
+                    }
+                    _ => String::new(),
+                }
+            } else {
+                s.points
+                    .back()
+                    .map_or_else(String::new, |p| match &p.value {
+                        PointValue::Number(v) => with_unit(*v, unit),
+                        other => other
+                            .count_sum()
+                            .map_or_else(String::new, |(c, _)| format!("n={c}")),
+                    })
+            };
+            let end = area.x + area.width;
+            let latest_w = (latest.chars().count() as u16 + 1).min(end.saturating_sub(x));
             let style = if shown { Style::new() } else { DIM };
-            x = put(
+            put(
                 buf,
                 x,
                 y,
-                &label,
-                (area.x + area.width).saturating_sub(x),
+                &labels[i],
+                end.saturating_sub(x).saturating_sub(latest_w),
                 style,
             );
-            let _ = x;
+            put(
+                buf,
+                end - latest_w + 1,
+                y,
+                &latest,
+                latest_w.saturating_sub(1),
+                style,
+            );
             if i == self.legend.selected {
                 select_row(buf, Rect::new(area.x, y, area.width, 1));
             }
@@ -878,15 +965,29 @@ impl View for MetricChart {
                 format::span_id(e.span_id)
             ),
             None if !exemplars.is_empty() => {
-                format!(" {} exemplars (◆) · x selects one", exemplars.len())
+                format!(
+                    " {} (◆) · x selects one",
+                    format::plural(exemplars.len() as u64, "exemplar")
+                )
             }
             None => String::new(),
         };
-        let line = Line::from(vec![TextSpan::styled(
-            text,
-            Style::new().fg(Color::LightRed),
-        )]);
-        buf.set_line(info.x, info.y, &line, info.width);
+        let mut spans = vec![TextSpan::styled(text, Style::new().fg(Color::LightRed))];
+        // The selected series in full: what the legend leaves out.
+        if self.exemplar.is_none()
+            && let Some(s) = selected
+        {
+            let sep = if spans[0].content.is_empty() {
+                ""
+            } else {
+                " ·"
+            };
+            spans.insert(
+                0,
+                TextSpan::styled(format!(" ■ {}{sep}", series_full_label(store, s)), KEY),
+            );
+        }
+        buf.set_line(info.x, info.y, &Line::from(spans), info.width);
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -930,33 +1031,5 @@ mod tests {
             panic!("histogram");
         };
         assert_eq!(d.count, 2);
-    }
-
-    #[test]
-    fn the_legend_leaves_out_what_every_series_shares() {
-        use crate::model::{ResourceId, ScopeId, Sym};
-        let series = |b: i64| Series {
-            metric: 0,
-            resource: ResourceId(0),
-            scope: ScopeId(0),
-            attrs: vec![
-                Attr::Sym {
-                    key: Sym(1),
-                    value: Sym(2),
-                },
-                Attr::Int {
-                    key: Sym(3),
-                    value: b,
-                },
-            ]
-            .into(),
-            points: std::collections::VecDeque::new(),
-            exemplars: std::collections::VecDeque::new(),
-            resets: 0,
-        };
-        let (a, b) = (series(1), series(2));
-        let common = common_attrs(&[(0, &a), (1, &b)]);
-        assert_eq!(common, vec![a.attrs[0].clone()]);
-        assert!(common_attrs(&[(0, &a)]).is_empty(), "one series shows all");
     }
 }

@@ -158,7 +158,8 @@ pub fn label_with_unit(v: f64, unit: &str) -> String {
         "ms" => 1e6,
         "us" | "µs" => 1e3,
         "ns" => 1.0,
-        _ => return with_unit(v, unit),
+        // An axis label needs no more than three significant digits.
+        _ => return with_unit(significant(v, 3), unit),
     };
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let ns = (v * scale).abs().round() as u64;
@@ -167,6 +168,18 @@ pub fn label_with_unit(v: f64, unit: &str) -> String {
         if v < 0.0 { "-" } else { "" },
         format::duration_short(ns)
     )
+}
+
+/// `v` rounded to `digits` significant digits.
+#[must_use]
+pub fn significant(v: f64, digits: i32) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let magnitude = v.abs().log10().floor() as i32;
+    let factor = 10f64.powi(digits - 1 - magnitude);
+    (v * factor).round() / factor
 }
 
 /// A value and its unit: times as durations, bytes as byte counts, `1` and `{...}`
@@ -283,10 +296,10 @@ impl View for MetricList {
     }
 
     fn render(&self, cx: &Ctx, store: &Store, areas: &Areas, buf: &mut Buffer) {
-        let mut title = format!(" {} metrics", self.rows.len());
+        let mut title = format!(" {}", format::plural(self.rows.len() as u64, "metric"));
         if let Some(f) = &self.filter {
             title.push_str(" · filter: ");
-            title.push_str(&safe(f));
+            title.push_str(&format::ellipsis(&safe(f), 40));
         }
         put(
             buf,
@@ -414,6 +427,15 @@ mod tests {
         assert_eq!(sparkline(&[5.0, 5.0], 10), "▄▄");
         assert_eq!(sparkline(&[1.0, 2.0, 3.0], 2), "▁█", "only the most recent");
         assert_eq!(sparkline(&[], 3), "");
+    }
+
+    #[test]
+    fn axis_labels_have_three_significant_digits() {
+        assert_eq!(label_with_unit(41.537, "1/s"), "41.5/s");
+        assert_eq!(label_with_unit(1234.5678, "1"), "1230");
+        assert_eq!(label_with_unit(0.012_345, "1"), "0.0123");
+        assert_eq!(label_with_unit(0.0, "1"), "0");
+        assert_eq!(label_with_unit(-2.345_6, "{req}"), "-2.35");
     }
 
     #[test]

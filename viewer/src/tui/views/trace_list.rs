@@ -15,6 +15,7 @@ use crate::query::{Signal, SpanFilter};
 use crate::store::{Store, TraceRef};
 use crate::tui::action::Action;
 use crate::tui::cursor::Cursor;
+use crate::tui::fit::{Weight, fit};
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
 use crate::tui::save;
@@ -150,6 +151,9 @@ pub struct TraceList {
     scatter: Scatter,
     /// A fixed set of traces shown instead of the store's (not following), and its title.
     fixed: Option<(Vec<TraceRef>, String)>,
+    /// While paused: the number of traces the store had taken in when the list was paused
+    /// (held plus evicted), to say how many new ones wait.
+    paused_at: Option<u64>,
 }
 
 impl TraceList {
@@ -194,6 +198,29 @@ impl TraceList {
         self.scatter = Scatter::new(points, area);
     }
 
+    /// Sorts the rows by the sort chosen, newest (largest) first. Each trace's sort key is read
+    /// once, into a contiguous vector, and sorted there; arrival order is nearly start order,
+    /// so for the default sort the check below usually finds nothing to do at all.
+    fn sort_rows(&mut self, store: &Store) {
+        let mut keyed: Vec<(std::cmp::Reverse<u64>, TraceRef)> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let k = store.trace(*r).map_or(0, |t| match self.sort {
+                    Sort::Time => t.start,
+                    Sort::Duration => t.duration(),
+                    Sort::Spans => t.span_count() as u64,
+                });
+                (std::cmp::Reverse(k), *r)
+            })
+            .collect();
+        if !keyed.is_sorted_by_key(|(k, _)| *k) {
+            keyed.sort_by_key(|(k, _)| *k);
+        }
+        self.rows.clear();
+        self.rows.extend(keyed.into_iter().map(|(_, r)| r));
+    }
+
     /// Rebuilds the rows from the store: filter, then sort; keeps the selected trace.
     fn rebuild(&mut self, cx: &Ctx, store: &Store, now: Instant) {
         let began = Instant::now();
@@ -222,31 +249,14 @@ impl TraceList {
             }
             (None, None) => store.traces_by_arrival().collect(),
         };
-        // Newest first. Each trace's sort key is read once, into a contiguous vector, and
-        // sorted there; arrival order is nearly start order, so for the default sort the check
-        // below usually finds nothing to do at all.
+        // Newest first.
         rows.reverse();
-        let mut keyed: Vec<(std::cmp::Reverse<u64>, TraceRef)> = rows
-            .iter()
-            .map(|r| {
-                let k = store.trace(*r).map_or(0, |t| match self.sort {
-                    Sort::Time => t.start,
-                    Sort::Duration => t.duration(),
-                    Sort::Spans => t.span_count() as u64,
-                });
-                (std::cmp::Reverse(k), *r)
-            })
-            .collect();
         self.newest = rows
             .iter()
             .filter_map(|r| store.trace(*r).map(|t| t.start))
             .max();
-        if !keyed.is_sorted_by_key(|(k, _)| *k) {
-            keyed.sort_by_key(|(k, _)| *k);
-        }
-        rows.clear();
-        rows.extend(keyed.into_iter().map(|(_, r)| r));
         self.rows = rows;
+        self.sort_rows(store);
         self.seen_generation = Some(store.traces.generation());
         self.last_refresh = Some(now);
         self.rebuild_cost = began.elapsed();
@@ -279,28 +289,59 @@ impl TraceList {
         }
     }
 
-    fn render_title(&self, now_ns: u64, area: Rect, buf: &mut Buffer) {
-        let mut title = match &self.fixed {
-            Some((_, t)) => format!("{t} · {}", self.rows.len()),
-            None => format!(" {} traces", self.rows.len()),
-        };
+    /// The title: how many traces, the filter (long ones cut: `?` shows it whole), following or
+    /// paused (with the new traces waiting), the newest's age; what does not fit is left out,
+    /// the least useful first.
+    fn render_title(&self, store: &Store, now_ns: u64, area: Rect, buf: &mut Buffer) {
+        let count = format::plural(self.rows.len() as u64, "trace");
+        let mut parts = vec![(
+            Weight::High,
+            match &self.fixed {
+                Some((_, t)) => format!("{} · {}", t.trim(), self.rows.len()),
+                None => count,
+            },
+        )];
         if let Some(f) = &self.filter {
-            title.push_str(" · filter: ");
-            title.push_str(&safe(f));
+            let room = (usize::from(area.width) * 2 / 5).max(8);
+            parts.push((
+                Weight::High,
+                format!("filter: {}", format::ellipsis(&safe(f), room)),
+            ));
         }
-        title.push_str(match (&self.fixed, self.follow) {
-            (Some(_), _) => "",
-            (None, true) => " · following (f pauses)",
-            (None, false) => " · paused (f follows)",
-        });
-        title.push_str(" · sort: ");
-        title.push_str(self.sort.label());
+        if self.fixed.is_none() {
+            if self.follow {
+                parts.push((Weight::High, "following".to_owned()));
+                parts.push((Weight::Low, "f pauses".to_owned()));
+            } else {
+                let waiting = self
+                    .paused_at
+                    .map_or(0, |at| taken_in(store).saturating_sub(at));
+                parts.push((
+                    Weight::High,
+                    if waiting > 0 {
+                        format!("paused · {} new", format::count(waiting))
+                    } else {
+                        "paused".to_owned()
+                    },
+                ));
+                parts.push((Weight::Low, "f follows".to_owned()));
+            }
+        }
         if let Some(newest) = self.newest {
-            title.push_str(" · newest ");
-            title.push_str(&format::age(now_ns, newest));
+            parts.push((
+                Weight::Mid,
+                format!("newest {}", format::age(now_ns, newest)),
+            ));
         }
+        let title = fit(parts, usize::from(area.width), None);
         put(buf, area.x, area.y, &title, area.width, TITLE);
     }
+}
+
+/// Traces the store has taken in: those held and those evicted (it only grows).
+fn taken_in(store: &Store) -> u64 {
+    let t = store.stats().traces;
+    t.traces + t.evicted_traces
 }
 
 impl View for TraceList {
@@ -390,13 +431,21 @@ impl View for TraceList {
             Action::ToggleFollow => {
                 self.follow = !self.follow;
                 if self.follow {
+                    self.paused_at = None;
                     self.rebuild(cx, store, Instant::now());
+                } else {
+                    self.paused_at = Some(taken_in(store));
                 }
             }
             Action::CycleSort => {
                 self.sort = self.sort.next();
                 self.cursor = Cursor::default();
-                self.rebuild(cx, store, Instant::now());
+                if self.follow {
+                    self.rebuild(cx, store, Instant::now());
+                } else {
+                    // Paused: the same traces, sorted again; nothing new comes in.
+                    self.sort_rows(store);
+                }
             }
             Action::Click(x, y) => {
                 if self
@@ -434,7 +483,7 @@ impl View for TraceList {
     }
 
     fn render(&self, cx: &Ctx, store: &Store, areas: &Areas, buf: &mut Buffer) {
-        self.render_title(cx.now_ns, areas.title, buf);
+        self.render_title(store, cx.now_ns, areas.title, buf);
         if areas.body.height == 0 {
             return;
         }
@@ -459,7 +508,7 @@ impl View for TraceList {
             .and_then(|r| store.trace(*r))
             .map(|t| (t.start, t.duration()));
         self.scatter.render(selected, areas.chart, buf);
-        render_header(areas.header, buf);
+        render_header(self.sort, areas.header, buf);
         if self.rows.is_empty() {
             let text = match &self.filter {
                 Some(f) => format!("No trace matches {:?}. Esc clears the filter.", safe(f)),
@@ -542,37 +591,33 @@ impl View for TraceList {
     }
 }
 
-fn render_header(area: Rect, buf: &mut Buffer) {
+fn render_header(sort: Sort, area: Rect, buf: &mut Buffer) {
     if area.height == 0 {
         return;
     }
-    let end = area.x + area.width;
-    let mut x = area.x;
-    let time = format!("TIME ({})", format::zone());
-    for (label, w) in [(time.as_str(), TIME_W), ("SERVICE", SERVICE_W)] {
-        put(buf, x, area.y, label, w.min(end.saturating_sub(x)), HEADER);
-        x += w;
-    }
-    let fixed = DURATION_W + SPANS_W + SVCS_W;
-    let name_w = end.saturating_sub(x).saturating_sub(fixed).max(1);
-    put(
-        buf,
-        x,
-        area.y,
-        "ROOT SPAN",
-        name_w.min(end.saturating_sub(x)),
-        HEADER,
-    );
-    x += name_w;
-    for (label, w) in [
-        (" DURATION", DURATION_W),
-        ("  SPANS", SPANS_W),
-        (" SVCS", SVCS_W),
-    ] {
-        if x >= end {
-            break;
+    // The sorted column is marked ▼ (largest first).
+    let arrow = |label: &str, column: Sort| {
+        if sort == column {
+            format!("{label}▼")
+        } else {
+            label.to_owned()
         }
-        put(buf, x, area.y, label, w.min(end - x), HEADER);
-        x += w;
-    }
+    };
+    let end = area.x + area.width;
+    let mut cells = Cells {
+        x: area.x,
+        y: area.y,
+        end,
+    };
+    let time = arrow(&format!("TIME ({})", format::zone()), Sort::Time);
+    cells.put(buf, &time, TIME_W, HEADER);
+    cells.put(buf, "SERVICE", SERVICE_W, HEADER);
+    let fixed = DURATION_W + SPANS_W + SVCS_W;
+    let name_w = end.saturating_sub(cells.x).saturating_sub(fixed).max(1);
+    cells.put(buf, "ROOT SPAN", name_w, HEADER);
+    let duration = arrow("DURATION", Sort::Duration);
+    cells.put(buf, &format!("{duration:>9}"), DURATION_W, HEADER);
+    let spans = arrow("SPANS", Sort::Spans);
+    cells.put(buf, &format!("{spans:>6}"), SPANS_W, HEADER);
+    cells.put(buf, &format!("{:>4}", "SVCS"), SVCS_W, HEADER);
 }

@@ -23,7 +23,7 @@ use crate::tui::action::Action;
 use crate::tui::cursor::{Cursor, Scroll};
 use crate::tui::keymap::Binding;
 use crate::tui::layout::{Areas, Shape};
-use crate::tui::theme::{DIM, ERROR, HEADER, TITLE, put, select_row, service_color};
+use crate::tui::theme::{DIM, ERROR, HEADER, TITLE, put, put_cut, select_row, service_color};
 use crate::tui::view::{Ctx, Outcome, Refresh, SaveTo, View};
 use crate::tui::{clipboard, save};
 
@@ -37,7 +37,7 @@ const SELF_W: u16 = 10;
 /// Runs of at least this many repeated siblings are folded into one row.
 pub const MIN_RUN: usize = 3;
 /// The critical path on the waterfall, over the dimmed bars.
-const CRITICAL: Style = Style::new().fg(Color::LightRed);
+const CRITICAL: Style = Style::new().fg(Color::White);
 const RUN_STYLE: Style = Style::new().fg(Color::Magenta);
 
 pub const HELP_TITLE: &str = "Trace";
@@ -998,7 +998,7 @@ impl View for TraceView {
             label.push_str(&format!(
                 " · {n} match{}, rest {how} (H) · {}",
                 if n == 1 { "" } else { "es" },
-                safe(find)
+                format::ellipsis(&safe(find), 40)
             ));
         }
         let cols = Columns::new(areas.body.width, self.show_self);
@@ -1149,9 +1149,9 @@ fn render_rows(
             .unwrap_or(0)
             > 0;
 
-        // Tree column.
+        // Tree column, with a one-column gap before the bar; names cut end with `…`.
         let mut x = body.x;
-        let end = body.x + cols.tree;
+        let end = body.x + cols.tree.saturating_sub(1);
         let prefix = guides(tree, row_idx);
         x = put(buf, x, y, &prefix, end.saturating_sub(x), DIM);
         let marker = if run.is_some()
@@ -1183,7 +1183,7 @@ fn render_rows(
                 RUN_STYLE,
             );
         }
-        x = put(
+        x = put_cut(
             buf,
             x,
             y,
@@ -1208,7 +1208,7 @@ fn render_rows(
         } else if !view.matched.is_empty() && !view.hide_unmatched && !dim {
             x = put(buf, x, y, "› ", end.saturating_sub(x), Style::new());
         }
-        x = put(
+        x = put_cut(
             buf,
             x,
             y,
