@@ -120,6 +120,57 @@ fn logs_and_metrics_at_80x24() {
 }
 
 #[test]
+fn bucket_labels_are_never_cut() {
+    use crate::model::{Histogram, MetricBatch, MetricKind, MetricResource, MetricScope};
+    use crate::model::{NewMetric, NewPoint, PointValue};
+    // The SDKs' default duration buckets: 15 of them, labels up to 7 characters.
+    let bounds = [
+        0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    ];
+    let mut store = Store::new(10);
+    store.ingest_metrics(MetricBatch {
+        resources: vec![MetricResource {
+            attrs: vec![("service.name".into(), Value::Str("kitchen".into()))],
+            scopes: vec![MetricScope {
+                metrics: vec![NewMetric {
+                    name: "http.server.request.duration".into(),
+                    unit: "s".into(),
+                    kind: MetricKind::Histogram { delta: false },
+                    points: vec![NewPoint {
+                        attrs: Vec::new(),
+                        start: T0,
+                        time: T0 + 1_000 * MS,
+                        value: PointValue::Histogram(Box::new(Histogram {
+                            count: 15,
+                            sum: Some(1.0),
+                            min: None,
+                            max: None,
+                            bounds: bounds.to_vec().into(),
+                            counts: vec![1; 15].into(),
+                        })),
+                        exemplars: Vec::new(),
+                    }],
+                    description: String::new(),
+                }],
+                ..MetricScope::default()
+            }],
+        }],
+        rejected: 0,
+    });
+    let mut app = app_with(store, (80, 24));
+    app.update(Action::GoTab(Tab::Metrics));
+    app.update(Action::Open);
+    let screen = draw(&app);
+    let labels = screen
+        .lines()
+        .find(|l| l.trim_start().starts_with('≤'))
+        .unwrap_or_else(|| panic!("{screen}"));
+    for label in labels.split_whitespace() {
+        assert!(label.ends_with('s'), "{label:?} cut: {labels}");
+    }
+}
+
+#[test]
 fn the_service_map_and_compare_at_80x24() {
     let mut app = app_with(donuts(), (80, 24));
     app.update(Action::ServiceMap);

@@ -348,12 +348,56 @@ fn legend_labels(store: &Store, series: &[(SeriesId, &Series)], width: usize) ->
         labels = build(true);
     }
     if collide(&labels) {
+        // Values alike at the start (`/kitchen/add_donut`, `/kitchen/get_donuts`): what they
+        // share is cut from the left, so what tells them apart shows.
+        labels = strip_common_prefixes(&labels);
+    }
+    if collide(&labels) {
         // Still alike within the width: number them, at the front so the number shows.
         for (i, l) in labels.iter_mut().enumerate() {
             *l = format!("#{} {l}", i + 1);
         }
     }
     labels
+}
+
+/// Each label's words with the start they share with the same word of every other label cut
+/// off (`/kitchen/add_donut` → `…add_donut`), where that start is longer than two characters.
+fn strip_common_prefixes(labels: &[String]) -> Vec<String> {
+    let words: Vec<Vec<&str>> = labels.iter().map(|l| l.split(' ').collect()).collect();
+    let n = words.iter().map(Vec::len).max().unwrap_or(0);
+    let mut out: Vec<Vec<String>> = words
+        .iter()
+        .map(|w| w.iter().map(|s| (*s).to_owned()).collect())
+        .collect();
+    for col in 0..n {
+        let column: Vec<&str> = words.iter().filter_map(|w| w.get(col).copied()).collect();
+        let Some(first) = column.first() else {
+            continue;
+        };
+        let mut common = first.len();
+        for w in &column[1..] {
+            common = common.min(
+                first
+                    .char_indices()
+                    .zip(w.chars())
+                    .take_while(|((_, a), b)| a == b)
+                    .last()
+                    .map_or(0, |((i, a), _)| i + a.len_utf8()),
+            );
+        }
+        let distinct = column.iter().any(|w| *w != *first);
+        if distinct && common > 2 {
+            for w in &mut out {
+                if let Some(word) = w.get_mut(col)
+                    && word.len() >= common
+                {
+                    *word = format!("…{}", &word[common..]);
+                }
+            }
+        }
+    }
+    out.into_iter().map(|w| w.join(" ")).collect()
 }
 
 /// Axis bounds padded a little, never empty.
@@ -680,8 +724,15 @@ impl MetricChart {
                 .collect(),
             PointValue::Number(_) => return,
         };
-        // Adjacent buckets merged so the bars fit.
-        let fit = (area.width as usize / 4).clamp(1, MAX_BARS);
+        // Adjacent buckets merged so the bars fit, each at least as wide as its label (a
+        // label is never cut: `≤100ms`, not `≤100m`).
+        let label_w = bars
+            .iter()
+            .map(|(l, _)| l.chars().count())
+            .max()
+            .unwrap_or(1)
+            .max(3);
+        let fit = (area.width as usize / (label_w + 1)).clamp(1, MAX_BARS);
         let group = bars.len().div_ceil(fit).max(1);
         let merged: Vec<(String, u64)> = bars
             .chunks(group)
@@ -695,7 +746,8 @@ impl MetricChart {
         let width = u16::try_from(
             (area.width as usize / merged.len().max(1))
                 .saturating_sub(1)
-                .clamp(1, 9),
+                .clamp(1, 9)
+                .max(label_w.min(area.width as usize)),
         )
         .unwrap_or(1);
         let data: Vec<Bar<'_>> = merged
@@ -1031,5 +1083,22 @@ mod tests {
             panic!("histogram");
         };
         assert_eq!(d.count, 2);
+    }
+
+    #[test]
+    fn what_values_share_at_the_start_is_cut_from_the_left() {
+        let labels = [
+            "kitchen /kitchen/add_donut",
+            "kitchen /kitchen/get_donuts",
+            "shop /order",
+        ]
+        .map(String::from);
+        // Only `/` in common: nothing worth cutting.
+        assert_eq!(strip_common_prefixes(&labels), labels);
+        let labels = ["api /kitchen/add_donut", "api /kitchen/get_donuts"].map(String::from);
+        assert_eq!(
+            strip_common_prefixes(&labels),
+            ["api …add_donut", "api …get_donuts"]
+        );
     }
 }
