@@ -1222,7 +1222,7 @@ fn render_rows(
         if let (Some(run), Some((a, b))) = (run, extent) {
             // What the folded calls took: their total, and the time from the first start to
             // the last end under them.
-            x = put(
+            x = put_cut(
                 buf,
                 x,
                 y,
