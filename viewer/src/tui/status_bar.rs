@@ -256,6 +256,14 @@ pub fn text(facts: &Facts, width: usize) -> String {
             }
             parts.push((Weight::High, text));
         }
+        // Requests that came back round a forwarding loop, acknowledged and dropped.
+        let looped = f.looped.load(Relaxed);
+        if looped > 0 {
+            parts.push((
+                Weight::High,
+                format!("{looped} came back round a forward loop"),
+            ));
+        }
     }
     if r.data_requests > 0 || r.data_bytes > 0 {
         parts.push((

@@ -627,6 +627,17 @@ fn the_status_bar_counts_every_signal() {
         bar.contains("6 spans / 2 traces · 4 logs · 2 metrics / 3 series"),
         "{bar}"
     );
+    // A request that came back round a forwarding loop is said, and kept at 80 columns.
+    app.counters
+        .forward
+        .looped
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let bar = crate::tui::status_bar::text(&app.facts(), 80);
+    assert!(bar.contains("1 came back round a forward loop"), "{bar}");
+    assert!(
+        bar.ends_with("? help") && bar.chars().count() <= 80,
+        "{bar}"
+    );
 }
 
 #[test]
