@@ -331,7 +331,14 @@ impl View for MetricList {
             return;
         }
         let body = areas.body;
-        let fixed = TYPE_W + UNIT_W + SERVICE_W + SERIES_W + LATEST_W + SPARK_W;
+        // The sparkline only where the names keep room (28 columns); on a narrow terminal
+        // the names get its room instead.
+        let fixed = TYPE_W + UNIT_W + SERVICE_W + SERIES_W + LATEST_W;
+        let fixed = if body.width >= fixed + SPARK_W + 28 {
+            fixed + SPARK_W
+        } else {
+            fixed
+        };
         let name_w = body.width.saturating_sub(fixed).max(12);
         render_header(areas.header, name_w, buf);
         if self.rows.is_empty() {
