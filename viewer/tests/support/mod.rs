@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses its own part of this module
 
+pub mod raw_codec;
 pub mod upstream;
 
 use std::io::{BufRead as _, BufReader, Read as _};
