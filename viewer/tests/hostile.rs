@@ -160,7 +160,7 @@ async fn compressed_bombs_are_refused_before_decoding_and_valid_requests_are_ser
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn empty_entries_are_accepted_and_cost_nothing() {
+async fn empty_entries_are_skipped_and_the_span_beside_them_is_stored() {
     let v = Viewer::start(Config::for_tests()).await.unwrap();
     // 100,000 empty resource_spans (within the budget), then a valid request: only its span.
     let body = [[0x0a, 0x00].repeat(100_000), valid(3).encode_to_vec()].concat();

@@ -203,18 +203,21 @@ fn values(signal: Signal, store: &Store, field: &str) -> BTreeSet<String> {
 #[must_use]
 pub fn hint(signal: Signal, input: &str, store: &Store) -> Option<String> {
     let expr = super::parse(input).ok()??;
-    let mut unknown = None;
-    let held = keys(signal, store, "");
+    let mut asked = Vec::new();
     walk(&expr, &mut |c| {
-        if unknown.is_none()
-            && let super::Field::Attr { scope, key } = &c.field
+        if let super::Field::Attr { scope, key } = &c.field
             && *scope == super::AttrScope::Any
-            && !held.contains(key)
         {
-            unknown = Some(key.clone());
+            asked.push(key.clone());
         }
     });
-    let key = unknown?;
+    // Checked at every key typed: the held keys are gathered only when an attribute is asked
+    // for (`service=…` alone costs nothing).
+    if asked.is_empty() {
+        return None;
+    }
+    let held = keys(signal, store, "");
+    let key = asked.into_iter().find(|k| !held.contains(k))?;
     let nearest = signal
         .fields()
         .iter()

@@ -29,6 +29,16 @@ pub enum Over {
 }
 
 impl Over {
+    /// The same refusal, saying the whole of what a request needs (`need`) rather than the part
+    /// of it that was being charged when it was refused.
+    #[must_use]
+    pub fn needing(self, need: usize) -> Self {
+        match self {
+            Self::TooLarge { total, .. } => Self::TooLarge { need, total },
+            Self::Busy => Self::Busy,
+        }
+    }
+
     /// What to tell the sender.
     #[must_use]
     pub fn message(self) -> String {

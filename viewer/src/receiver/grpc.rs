@@ -423,7 +423,7 @@ impl<S: DirectSignal> tonic::server::UnaryService<bytes::Bytes> for Export<S> {
             budget
                 .charge(&mut charge, more)
                 .await
-                .map_err(over_status)?;
+                .map_err(|o| over_status(o.needing(need)))?;
             let limits = ingest.limits;
             let recording = ingest.recording();
             let decode = move || {

@@ -343,7 +343,7 @@ async fn receive(
     st.budget
         .charge(&mut charge, more)
         .await
-        .map_err(|o| Refused::over(o, format))?;
+        .map_err(|o| Refused::over(o.needing(need), format))?;
     Ok(Received {
         format,
         body,
